@@ -1,0 +1,70 @@
+# Two commands set everything up on a fresh clone: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+# All state stays in the repository (the pip cache is the only thing written elsewhere).
+export CLICKSTREAM_HOME ?= $(CURDIR)/.clickstream
+export DAGSTER_HOME ?= $(CLICKSTREAM_HOME)/dagster
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help demo test dev bench lint format lock clean distclean
+
+help:
+	@echo "make demo   run the main job on the local default"
+	@echo "make test   lint and run the test suite"
+	@echo "make dev    Dagster UI on http://127.0.0.1:3000 (local default)"
+	@echo "make bench  benchmarks: a table of figures against goals and baselines"
+	@echo "make lint   ruff check and format check"
+	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml"
+	@echo "make clean  remove local state (.clickstream/); distclean also removes .venv"
+
+$(INSTALLED): pyproject.toml requirements/lock.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the locked environment into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/lock.txt
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	@$(BIN)/python -m pip check
+	@touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/clickstream demo
+
+test: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+dev: $(INSTALLED)
+	$(BIN)/clickstream dev
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Maintainers: re-resolve the lock after changing dependencies in pyproject.toml.
+TOOLS := $(CLICKSTREAM_HOME)/tools
+lock:
+	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet uv==0.13.9)
+	UV_CACHE_DIR=$(TOOLS)/cache $(TOOLS)/bin/uv pip compile pyproject.toml --extra dev \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header --quiet -o requirements/lock.txt
+
+clean:
+	rm -rf $(CLICKSTREAM_HOME)
+
+distclean: clean
+	rm -rf $(VENV)

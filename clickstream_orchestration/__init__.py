@@ -1,0 +1,1 @@
+"""Dagster definitions, resources and the clickstream command line."""

@@ -1,0 +1,1 @@
+"""One module per `clickstream` sub-command; heavy imports stay inside the command bodies."""

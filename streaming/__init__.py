@@ -1,0 +1,1 @@
+"""Event contract, ingest, stream producer, Firehose-equivalent delivery and real-time marts."""

@@ -1,0 +1,120 @@
+"""Server-side privacy and enrichment: a validated client event becomes the producer payload.
+
+Pure functions, shared by the ingest (HTTP server and Lambda) and by the traffic generator when
+it writes landing objects directly, so both produce byte-for-byte the same record shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from streaming.schema_registry import RegisteredSchema
+
+HASH_PREFIX = "sha256:"
+
+_BOT_USER_AGENT = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|headlesschrome|phantomjs|lighthouse|python-requests|"
+    r"python-urllib|curl/|wget/|go-http-client|httpclient|okhttp|scrapy|facebookexternalhit|"
+    r"ahrefs|semrush|bingpreview|petalbot|yandex",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the ingest knows about the request an event arrived in."""
+
+    received_at_ms: int
+    client_ip: str | None = None
+    viewer_country: str | None = None
+    source: str = "web"
+
+
+def anonymise_ip(address: str | None) -> str | None:
+    """Truncate to the network: IPv4 /24, IPv6 /48. Anything unparseable becomes None."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+def rekey_user_id_hash(client_hash: str | None, key: bytes) -> str | None:
+    """HMAC-SHA256 under the server key, so client hashes cannot be joined to outside data."""
+    if not client_hash:
+        return None
+    digest = hmac.new(key, client_hash.removeprefix(HASH_PREFIX).encode(), hashlib.sha256)
+    return HASH_PREFIX + digest.hexdigest()
+
+
+def is_bot_user_agent(user_agent: str | None) -> bool:
+    return bool(user_agent) and _BOT_USER_AGENT.search(user_agent) is not None
+
+
+def normalise_country(value: str | None) -> str | None:
+    """ISO 3166-1 alpha-2 from a CDN viewer-country header; anything else is dropped."""
+    if value and len(value.strip()) == 2 and value.strip().isalpha():
+        return value.strip().upper()
+    return None
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def enrich(
+    event: dict[str, Any],
+    *,
+    request: RequestContext,
+    schema: RegisteredSchema,
+    hmac_key: bytes,
+    event_id_factory: Callable[[], str] = new_event_id,
+) -> dict[str, Any]:
+    """The producer payload (``producer_event`` 1-0-0) for a schema-valid client event."""
+    user = event.get("user") or {}
+    consent = user.get("consent") or {}
+    ctx = event.get("ctx")
+    user_agent = ctx.get("user_agent") if ctx else None
+    metadata = dict(event.get("metadata") or {})
+    metadata["schema_hash"] = schema.schema_hash
+    return {
+        "schema_version": event.get("schema_version") or schema.version.dotted,
+        "event_type": event["event_type"],
+        "event_id": event.get("event_id") or event_id_factory(),
+        "ts": event["ts"],
+        "ingest_ts": request.received_at_ms,
+        "source": request.source,
+        "is_bot": is_bot_user_agent(user_agent),
+        "privacy": {
+            "analytics": consent.get("analytics"),
+            "ads": consent.get("ads"),
+            "source_ip_anonymized": anonymise_ip(request.client_ip),
+        },
+        "user": {
+            "user_id_hash": rekey_user_id_hash(user.get("user_id_hash"), hmac_key),
+            "geo_country": normalise_country(request.viewer_country),
+        },
+        "session": event.get("session"),
+        "ctx": ctx,
+        "chart": event.get("chart"),
+        "affiliate": event.get("affiliate"),
+        "metadata": metadata,
+    }
+
+
+def partition_key(payload: dict[str, Any]) -> str:
+    """Kinesis partition key: the session, so a session's events stay ordered on one shard."""
+    session = payload.get("session") or {}
+    return session.get("session_id") or payload["event_id"]

@@ -1,0 +1,280 @@
+"""The one settings object: every path, endpoint and resource name derives from it.
+
+Values come from environment variables prefixed ``CLICKSTREAM_`` (nested groups use ``__``,
+e.g. ``CLICKSTREAM_INGEST__PORT=9000``) or from a ``.env`` file in the working directory.
+``CLICKSTREAM_ENV`` selects ``local`` (everything on this machine, the default) or ``aws``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "aws"]
+
+LOOPBACK = "127.0.0.1"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+
+
+class IngestSettings(BaseModel):
+    host: str = LOOPBACK
+    port: int = 8780
+    max_body_bytes: int = 1024 * 1024
+    max_event_bytes: int = 32 * 1024
+    max_batch_events: int = 500
+    quarantine_payload_bytes: int = 16 * 1024
+    allowed_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    hmac_secret: SecretStr | None = None
+    trust_forwarded_for: bool = True
+
+
+class ProducerSettings(BaseModel):
+    max_records_per_call: int = 500
+    max_bytes_per_call: int = 5 * 1024 * 1024
+    max_record_bytes: int = 1024 * 1024
+    linger_ms: int = 20
+    buffer_records: int = 50_000
+    max_retries: int = 8
+
+
+class DeliverySettings(BaseModel):
+    """Firehose buffering hints: a buffer is flushed at whichever limit is reached first."""
+
+    buffer_seconds: int = 60
+    buffer_bytes: int = 5 * 1024 * 1024
+    delivery_stream_version: int = 1
+
+
+class LocalAwsSettings(BaseModel):
+    """The local AWS API endpoint (a moto server) used by the ``local`` environment."""
+
+    host: str = LOOPBACK
+    port: int = 4599
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLICKSTREAM_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Environment = "local"
+    home: Path = Path(".clickstream")
+    project: str = "clickstream"
+    stage: str = "dev"
+    aws_region: str = "us-east-1"
+    aws_account_id: str | None = None
+
+    lake_namespace: str = "lake"
+    mart_namespace: str = "mart"
+    iceberg_catalog_name: str = "clickstream"
+
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    local_aws: LocalAwsSettings = Field(default_factory=LocalAwsSettings)
+
+    @model_validator(mode="after")
+    def _resolve_home(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        return self
+
+    @model_validator(mode="after")
+    def _names_are_valid_aws_names(self) -> Settings:
+        if not _NAME.match(self.resource_prefix):
+            raise ValueError(
+                "project and stage must be lowercase letters, digits and '-': "
+                f"{self.resource_prefix!r}"
+            )
+        longest = self.bucket_name("athena-results")
+        if len(longest) > 63:
+            raise ValueError(f"bucket name {longest!r} is longer than S3's 63 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _aws_needs_account(self) -> Settings:
+        if self.env == "aws" and not self.aws_account_id:
+            raise ValueError("CLICKSTREAM_AWS_ACCOUNT_ID is required when CLICKSTREAM_ENV=aws")
+        return self
+
+    # --- names shared by the application and infra/ -------------------------------------
+
+    @property
+    def resource_prefix(self) -> str:
+        return f"{self.project}-{self.stage}"
+
+    @property
+    def region(self) -> str:
+        return self.local_aws.region if self.env == "local" else self.aws_region
+
+    @property
+    def account_id(self) -> str:
+        return self.aws_account_id or self.local_aws.account_id
+
+    @property
+    def stream_name(self) -> str:
+        return f"{self.resource_prefix}-events"
+
+    @property
+    def stream_arn(self) -> str:
+        return f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{self.stream_name}"
+
+    @property
+    def delivery_stream_name(self) -> str:
+        return f"{self.resource_prefix}-bronze-delivery"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.resource_prefix}-ingest-dlq"
+
+    def bucket_name(
+        self, purpose: Literal["bronze", "silver", "gold", "quarantine", "athena-results"]
+    ) -> str:
+        """S3 bucket names are global: they carry the account and region."""
+        return f"{self.resource_prefix}-{purpose}-{self.account_id}-{self.region}"
+
+    @property
+    def glue_databases(self) -> tuple[str, str]:
+        return (self.lake_namespace, self.mart_namespace)
+
+    @property
+    def athena_workgroup(self) -> str:
+        return f"{self.resource_prefix}-analytics"
+
+    @property
+    def redshift_workgroup(self) -> str:
+        return f"{self.resource_prefix}-rt"
+
+    @property
+    def redshift_namespace(self) -> str:
+        return f"{self.resource_prefix}-rt"
+
+    @property
+    def redshift_streaming_role_name(self) -> str:
+        return f"{self.resource_prefix}-redshift-streaming"
+
+    @property
+    def redshift_streaming_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.redshift_streaming_role_name}"
+
+    @property
+    def hmac_secret_name(self) -> str:
+        return f"{self.resource_prefix}/ingest/hmac-secret"
+
+    def table_identifier(self, table: str) -> str:
+        """``lake.silver_events`` style identifier for a lake or mart table."""
+        namespace = self.mart_namespace if table.startswith("fact_") else self.lake_namespace
+        return f"{namespace}.{table}"
+
+    # --- landing layout (Firehose prefixes) ----------------------------------------------
+
+    landing_bronze_prefix: str = "bronze"
+    landing_quarantine_prefix: str = "quarantine"
+    landing_error_prefix: str = "errors"
+
+    # --- local paths: everything lives under one home -------------------------------------
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def catalog_uri(self) -> str:
+        return f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def duckdb_dir(self) -> Path:
+        return self.home / "duckdb"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.home / "checkpoints"
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.home / "generated"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def dbt_state_dir(self) -> Path:
+        return self.home / "dbt"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def aws_endpoint_url(self) -> str | None:
+        """The AWS API endpoint override: the local moto server, or None for real AWS."""
+        if self.env == "aws":
+            return None
+        return f"http://{self.local_aws.host}:{self.local_aws.port}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://{self.ingest.host}:{self.ingest.port}"
+
+    @cached_property
+    def hmac_key(self) -> bytes:
+        """The server-side key that re-keys client user hashes.
+
+        In ``aws`` it must be configured (the deployment reads it from Secrets Manager into
+        ``CLICKSTREAM_INGEST__HMAC_SECRET``). Locally a random key is created once per home,
+        so local data is still unlinkable to outside data without it.
+        """
+        if self.ingest.hmac_secret is not None:
+            return self.ingest.hmac_secret.get_secret_value().encode()
+        if self.env == "aws":
+            raise RuntimeError(
+                "CLICKSTREAM_INGEST__HMAC_SECRET must be set when CLICKSTREAM_ENV=aws"
+            )
+        key_file = self.secrets_dir / "hmac.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode()
+
+    def process_environment(self) -> dict[str, str]:
+        """Variables every tool started by this project runs with: telemetry off, state at home."""
+        return {
+            "CLICKSTREAM_HOME": str(self.home),
+            "CLICKSTREAM_ENV": self.env,
+            "DAGSTER_HOME": str(self.dagster_home),
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DBT_LOG_PATH": str(self.dbt_state_dir / "logs"),
+            "DBT_TARGET_PATH": str(self.dbt_state_dir / "target"),
+            "MPLCONFIGDIR": str(self.home / "matplotlib"),
+            "GX_ANALYTICS_ENABLED": "False",
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
