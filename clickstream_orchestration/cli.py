@@ -1,0 +1,34 @@
+"""The ``clickstream`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from clickstream_orchestration.commands.config import show_config
+from clickstream_orchestration.commands.demo import demo
+from clickstream_orchestration.commands.dev import dev
+from clickstream_orchestration.commands.generate import generate
+
+app = typer.Typer(
+    name="clickstream",
+    help="Collect web events, land them in a lake, and build trusted analytics tables.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("generate")(generate)
+app.command("demo")(demo)
+app.command("dev")(dev)
+app.command("config")(show_config)
+
+
+@app.callback()
+def _prepare() -> None:
+    """Every command runs with the local home prepared and telemetry off."""
+    from clickstream_orchestration.home import prepare_home
+    from streaming.settings import get_settings
+
+    prepare_home(get_settings())
+
+
+if __name__ == "__main__":
+    app()
