@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from streaming.enrichment import RequestContext
+from streaming.enrichment import enrich as server_enrich
 from streaming.schema_registry import (
     DEFAULT_VERSION,
     INGEST_EVENT,
@@ -619,24 +621,11 @@ INVALID_INGEST = [
 
 
 def enrich(event: dict[str, Any], ingest_schema: RegisteredSchema) -> dict[str, Any]:
-    """The producer record the ingest derives from a valid client event (section 2 shape)."""
-    record = copy.deepcopy(event)
-    consent = record["user"].pop("consent")
-    record.setdefault("schema_version", DEFAULT_VERSION)
-    record.setdefault("event_id", str(uuid.uuid4()))
-    record["ingest_ts"] = 1_755_721_220_123
-    record["source"] = "web"
-    record["is_bot"] = False
-    record["privacy"] = {
-        "analytics": consent["analytics"],
-        "ads": consent.get("ads"),
-        "source_ip_anonymized": "203.0.113.0",
-    }
-    if "user_id_hash" in record["user"]:
-        record["user"]["user_id_hash"] = "sha256:" + hashlib.sha256(b"rekeyed").hexdigest()
-    record["user"]["geo_country"] = "IL"
-    record.setdefault("metadata", {})["schema_hash"] = ingest_schema.schema_hash
-    return record
+    """The producer record the ingest derives from a valid client event."""
+    request = RequestContext(
+        received_at_ms=1_755_721_220_123, client_ip="203.0.113.9", viewer_country="IL"
+    )
+    return server_enrich(event, request=request, schema=ingest_schema, hmac_key=b"test-key")
 
 
 # --------------------------------------------------------------------------------------------
