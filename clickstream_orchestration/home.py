@@ -15,14 +15,10 @@ telemetry:
 
 def prepare_home(settings: Settings) -> None:
     """Create the home layout and point every tool at it (telemetry off, nothing in ~)."""
-    for directory in (
-        settings.home,
-        settings.landing_dir,
-        settings.warehouse_dir,
-        settings.dagster_home,
-        settings.dbt_state_dir,
-        settings.log_dir,
-    ):
+    directories = [settings.home, settings.dagster_home, settings.dbt_state_dir, settings.log_dir]
+    if settings.env == "local":
+        directories += [settings.landing_dir, settings.warehouse_dir]
+    for directory in directories:
         directory.mkdir(parents=True, exist_ok=True)
     instance = settings.dagster_home / "dagster.yaml"
     if not instance.exists():

@@ -20,7 +20,7 @@ from streaming.schema_registry import RegisteredSchema
 HASH_PREFIX = "sha256:"
 
 _BOT_USER_AGENT = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|headlesschrome|phantomjs|lighthouse|python-requests|"
+    r"\bbot\b|bot[/;)-]|crawl|spider|slurp|headlesschrome|phantomjs|lighthouse|python-requests|"
     r"python-urllib|curl/|wget/|go-http-client|httpclient|okhttp|scrapy|facebookexternalhit|"
     r"ahrefs|semrush|bingpreview|petalbot|yandex",
     re.IGNORECASE,

@@ -1,0 +1,252 @@
+"""Posting the traffic to an ingest: ``POST <url>/v1/batch`` with ``{"events": [...]}``.
+
+Each request carries the events one client sent together: one session (or one server-side
+user) within a short flush interval, in arrival order, at most 500. The client's address and
+country travel in the headers a CDN would add. Re-sends go out as requests of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import httpx
+import orjson
+
+from streaming.generator.config import TrafficConfig
+from streaming.generator.runner import generate_slices
+from streaming.generator.slices import GeneratedEvent
+from streaming.generator.summary import GenerationSummary, Tally
+
+Progress = Callable[[int], None]
+BATCH_PATH = "/v1/batch"
+MAX_BATCH_EVENTS = 500
+FLUSH_INTERVAL_MS = 5000
+"""A browser SDK sends what it queued at most this long after the first event."""
+COUNT_FIELDS = ("accepted", "rejected", "discarded")
+
+
+class Batch(NamedTuple):
+    """The events of one request, and the request facts the ingest reads from headers."""
+
+    events: list[GeneratedEvent]
+    client_ip: str
+    viewer_country: str | None
+    source: str
+
+
+@dataclass
+class HttpReport:
+    requests: int = 0
+    events_sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    discarded: int = 0
+    unacknowledged: int = 0
+    """Events in successful responses that did not say what became of them."""
+    http_errors: int = 0
+    """Requests answered with a status >= 400, or not answered at all."""
+    failed_events: int = 0
+    status_counts: dict[int, int] = field(default_factory=dict)
+
+    def as_sink(self) -> dict[str, int]:
+        sink = {name: value for name, value in vars(self).items() if isinstance(value, int)}
+        sink.update(
+            {f"status_{status}": count for status, count in sorted(self.status_counts.items())}
+        )
+        return sink
+
+
+def batches(
+    events: Iterable[GeneratedEvent],
+    *,
+    max_events: int = MAX_BATCH_EVENTS,
+    flush_ms: int = FLUSH_INTERVAL_MS,
+) -> list[Batch]:
+    """Requests for events given in arrival order, ordered by their first event's arrival."""
+    open_batches: dict[tuple[str, ...], tuple[int, int, Batch]] = {}
+    closed: list[tuple[int, int, Batch]] = []
+    for sequence, event in enumerate(events):
+        key = _client_key(event, sequence)
+        current = open_batches.get(key)
+        if current is not None and (
+            event.arrival_ms - current[0] > flush_ms or len(current[2].events) >= max_events
+        ):
+            closed.append(current)
+            current = None
+        if current is None:
+            batch = Batch([], event.client_ip, event.viewer_country, event.source)
+            current = (event.arrival_ms, sequence, batch)
+            open_batches[key] = current
+        current[2].events.append(event)
+    closed.extend(open_batches.values())
+    closed.sort(key=lambda entry: entry[:2])
+    return [batch for _, _, batch in closed]
+
+
+def _client_key(event: GeneratedEvent, sequence: int) -> tuple[str, ...]:
+    if event.duplicate_of_earlier:
+        return ("resend", str(sequence))
+    payload = event.payload
+    session = payload.get("session")
+    session_id = session.get("session_id") if isinstance(session, dict) else None
+    user = payload.get("user")
+    user_hash = user.get("user_id_hash") if isinstance(user, dict) else None
+    return (event.source, event.client_ip, str(session_id or user_hash or ""))
+
+
+def request_headers(batch: Batch, api_key: str | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": batch.client_ip}
+    if batch.viewer_country:
+        headers["CloudFront-Viewer-Country"] = batch.viewer_country
+    if api_key and batch.source == "server":
+        headers["X-Api-Key"] = api_key
+    return headers
+
+
+def request_body(batch: Batch) -> bytes:
+    return orjson.dumps({"events": [event.payload for event in batch.events]})
+
+
+class _Pacer:
+    """Holds requests back so that no more than ``rate`` events per second go out."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self.started = time.monotonic()
+        self.released = 0
+
+    async def wait_for(self, events: int) -> None:
+        if not self.rate:
+            return
+        due = self.started + self.released / self.rate
+        self.released += events
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+async def post_batches(
+    url: str,
+    requests: Iterator[list[Batch]],
+    *,
+    concurrency: int = 8,
+    rate: float | None = None,
+    api_key: str | None = None,
+    timeout: float = 30.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> HttpReport:
+    """Send every batch, at most ``concurrency`` at a time. ``requests`` yields groups of
+    batches (one slice each); it is pulled in a thread so that generating traffic does not
+    stall the requests in flight."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+    report = HttpReport()
+    endpoint = url.rstrip("/") + BATCH_PATH
+    slots = asyncio.Semaphore(concurrency)
+    pacer = _Pacer(rate)
+    in_flight: set[asyncio.Task[None]] = set()
+    async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
+
+        async def send(batch: Batch) -> None:
+            try:
+                response = await client.post(
+                    endpoint, content=request_body(batch), headers=request_headers(batch, api_key)
+                )
+            except httpx.HTTPError:
+                report.http_errors += 1
+                report.failed_events += len(batch.events)
+            else:
+                _record_answer(report, response, len(batch.events))
+            finally:
+                slots.release()
+
+        while (group := await asyncio.to_thread(next, requests, None)) is not None:
+            for batch in group:
+                await slots.acquire()
+                await pacer.wait_for(len(batch.events))
+                report.requests += 1
+                report.events_sent += len(batch.events)
+                task = asyncio.create_task(send(batch))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+    return report
+
+
+def _record_answer(report: HttpReport, response: httpx.Response, events: int) -> None:
+    status = response.status_code
+    report.status_counts[status] = report.status_counts.get(status, 0) + 1
+    if status >= 400:
+        report.http_errors += 1
+        report.failed_events += events
+    counts = _answer_counts(response)
+    if counts is not None:
+        report.accepted += counts["accepted"]
+        report.rejected += counts["rejected"]
+        report.discarded += counts["discarded"]
+    elif status < 400:
+        report.unacknowledged += events
+
+
+def _answer_counts(response: httpx.Response) -> dict[str, int] | None:
+    """``{"accepted": n, "rejected": n, "discarded": n}`` when the answer says so, either as
+    totals or as one ``{"status": ...}`` per event under ``results``."""
+    try:
+        answer: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(answer, dict):
+        return None
+    if any(isinstance(answer.get(name), int) for name in COUNT_FIELDS):
+        return {
+            name: answer[name] if isinstance(answer.get(name), int) else 0 for name in COUNT_FIELDS
+        }
+    results = answer.get("results")
+    if isinstance(results, list):
+        counts = dict.fromkeys(COUNT_FIELDS, 0)
+        for result in results:
+            status = result.get("status") if isinstance(result, dict) else None
+            if status in counts:
+                counts[status] += 1
+        return counts
+    return None
+
+
+def send_http(
+    config: TrafficConfig,
+    url: str,
+    *,
+    workers: int = 1,
+    concurrency: int = 8,
+    rate: float | None = None,
+    api_key: str | None = None,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> GenerationSummary:
+    """Generate the run and post it to the ingest at ``url``."""
+    tally = Tally()
+
+    def requests() -> Iterator[list[Batch]]:
+        nonlocal tally
+        for output in generate_slices(config, workers):
+            tally += output.tally
+            yield batches(output.events)
+            if progress is not None:
+                progress(output.tally.events)
+
+    report = asyncio.run(
+        post_batches(
+            url,
+            requests(),
+            concurrency=concurrency,
+            rate=rate,
+            api_key=api_key,
+            transport=transport,
+        )
+    )
+    return GenerationSummary.from_tally(config, tally, report.as_sink())

@@ -1,0 +1,283 @@
+"""Landing objects exactly as the ingest and Firehose would leave them, without running either.
+
+Every event goes through what the ingest does to it (schema validation, the consent check,
+enrichment with the request's IP, country and arrival time) and lands where Firehose would put
+it: valid events, grouped per event type and buffer window of their arrival, in bronze; invalid
+ones in quarantine with their reasons; consent-off ones nowhere. The user-segment change log is
+written next to them as reference data, keyed like the events so the two join.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import orjson
+
+from streaming.enrichment import RequestContext, enrich, rekey_user_id_hash
+from streaming.generator.config import TrafficConfig
+from streaming.generator.determinism import derived_uuid
+from streaming.generator.runner import run_slices
+from streaming.generator.schedule import SlicePlan, plan_slices
+from streaming.generator.segments import generate_segments
+from streaming.generator.slices import collector_paused, draw_deliveries
+from streaming.generator.summary import GenerationSummary, Tally
+from streaming.landing import (
+    LandingStore,
+    bronze_key,
+    encode_records,
+    quarantine_key,
+    quarantine_record,
+)
+from streaming.schema_registry import (
+    INGEST_EVENT,
+    UnknownSchemaError,
+    ValidationIssue,
+    default_registry,
+)
+from streaming.settings import Settings
+
+Progress = Callable[[int], None]
+BRONZE = "bronze"
+QUARANTINE = "quarantine"
+SCHEMA_VIOLATION = "schema_violation"
+
+
+@dataclass(frozen=True)
+class IngestParameters:
+    """What the simulated ingest needs, in a form worker processes can receive."""
+
+    hmac_key: bytes
+    quarantine_payload_bytes: int
+    buffer_ms: int
+
+
+class Landed(NamedTuple):
+    """One record bound for an object: where it goes, and its place in the arrival order."""
+
+    arrival_ms: int
+    order: int
+    """Position within the slice's arrivals (ties on arrival keep the order they were sent)."""
+    prefix: str
+    """``bronze`` or ``quarantine``."""
+    event_type: str
+    """The bronze partition; empty for quarantine."""
+    record: dict[str, Any]
+    size: int
+    """Bytes of the record as one NDJSON line, for the buffer's size limit."""
+
+
+@dataclass(frozen=True)
+class SliceLanding:
+    plan: SlicePlan
+    landed: list[Landed]
+    discarded: int
+    tally: Tally
+
+
+def land_slice(
+    parameters: IngestParameters, config: TrafficConfig, plan: SlicePlan
+) -> SliceLanding:
+    """The slice's events after the ingest: bronze and quarantine records, and how many
+    consent-off events were dropped."""
+    registry = default_registry()
+    landed: list[Landed] = []
+    discarded = 0
+    with collector_paused():
+        deliveries, tally = draw_deliveries(config, plan)
+        for order, delivery in enumerate(deliveries):
+            raw = delivery.line.encode()
+            payload = orjson.loads(raw)
+            visit = delivery.visit
+            version = payload.get("schema_version") if isinstance(payload, dict) else None
+            try:
+                schema = registry.resolve(INGEST_EVENT, version)
+                issues = [] if schema.is_valid(payload) else schema.issues(payload)
+            except UnknownSchemaError as error:
+                issues = [ValidationIssue("/schema_version", "schema_version", str(error))]
+            if issues:
+                record = quarantine_record(
+                    raw,
+                    [issue.as_dict() for issue in issues],
+                    received_at_ms=delivery.arrival_ms,
+                    source=visit.source,
+                    kind=SCHEMA_VIOLATION,
+                    payload_cap=parameters.quarantine_payload_bytes,
+                )
+                landed.append(_landed(delivery.arrival_ms, order, QUARANTINE, "", record))
+                continue
+            if payload["user"]["consent"]["analytics"] is False:
+                discarded += 1
+                continue
+            request = RequestContext(
+                received_at_ms=delivery.arrival_ms,
+                client_ip=visit.client_ip,
+                viewer_country=visit.viewer_country,
+                source=visit.source,
+            )
+            record = enrich(
+                payload,
+                request=request,
+                schema=schema,
+                hmac_key=parameters.hmac_key,
+                event_id_factory=_assigned_ids(config.seed, plan.index, order),
+            )
+            landed.append(_landed(delivery.arrival_ms, order, BRONZE, record["event_type"], record))
+        del deliveries
+    return SliceLanding(plan, landed, discarded, tally)
+
+
+def _landed(
+    arrival_ms: int, order: int, prefix: str, event_type: str, record: dict[str, Any]
+) -> Landed:
+    return Landed(arrival_ms, order, prefix, event_type, record, len(orjson.dumps(record)) + 1)
+
+
+def _assigned_ids(seed: int, slice_index: int, order: int) -> Callable[[], str]:
+    """The event id the ingest assigns when a client sent none, reproducible from the seed."""
+    return lambda: derived_uuid(seed, "assigned-event-id", slice_index, order)
+
+
+@dataclass
+class LandingReport:
+    bronze_objects: int = 0
+    bronze_records: int = 0
+    quarantine_objects: int = 0
+    quarantined: int = 0
+    discarded_consent_off: int = 0
+    segment_rows: int = 0
+
+    def as_sink(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+class _FirehoseBuffers:
+    """Records grouped per prefix, event type and buffer window of their arrival; a window is
+    written once no later slice can add to it, split where it outgrows the buffer size."""
+
+    def __init__(
+        self, store: LandingStore, settings: Settings, seed: int, buffer_ms: int, buffer_bytes: int
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.seed = seed
+        self.buffer_ms = buffer_ms
+        self.buffer_bytes = buffer_bytes
+        self.pending: dict[tuple[int, str, str], list[tuple[int, int, int, Landed]]] = defaultdict(
+            list
+        )
+        self.report = LandingReport()
+
+    def add(self, slice_index: int, landed: list[Landed]) -> None:
+        buffer_ms = self.buffer_ms
+        for item in landed:
+            window = item.arrival_ms - item.arrival_ms % buffer_ms
+            self.pending[(window, item.prefix, item.event_type)].append(
+                (item.arrival_ms, slice_index, item.order, item)
+            )
+
+    def flush_before(self, moment_ms: int) -> None:
+        """Write every window that ends by ``moment_ms``."""
+        ready = sorted(key for key in self.pending if key[0] + self.buffer_ms <= moment_ms)
+        for key in ready:
+            self._write(key, self.pending.pop(key))
+
+    def flush_all(self) -> None:
+        for key in sorted(self.pending):
+            self._write(key, self.pending.pop(key))
+
+    def _write(
+        self, key: tuple[int, str, str], entries: list[tuple[int, int, int, Landed]]
+    ) -> None:
+        window_ms, prefix, event_type = key
+        entries.sort(key=lambda entry: entry[:3])
+        window = datetime.fromtimestamp(window_ms / 1000, UTC)
+        for part, records in enumerate(self._parts(entries)):
+            object_id = derived_uuid(self.seed, "landing", prefix, event_type, window_ms, part)
+            if prefix == BRONZE:
+                object_key = bronze_key(self.settings, event_type, window, object_id)
+                self.report.bronze_objects += 1
+                self.report.bronze_records += len(records)
+            else:
+                object_key = quarantine_key(self.settings, window, object_id)
+                self.report.quarantine_objects += 1
+                self.report.quarantined += len(records)
+            self.store.put(object_key, encode_records(records))
+
+    def _parts(self, entries: list[tuple[int, int, int, Landed]]) -> Iterator[list[dict[str, Any]]]:
+        part: list[dict[str, Any]] = []
+        size = 0
+        for *_, item in entries:
+            if part and size + item.size > self.buffer_bytes:
+                yield part
+                part, size = [], 0
+            part.append(item.record)
+            size += item.size
+        if part:
+            yield part
+
+
+def write_landing(
+    config: TrafficConfig,
+    store: LandingStore,
+    settings: Settings,
+    *,
+    workers: int = 1,
+    buffer_seconds: int | None = None,
+    progress: Progress | None = None,
+) -> GenerationSummary:
+    seconds = settings.delivery.buffer_seconds if buffer_seconds is None else buffer_seconds
+    if seconds <= 0:
+        raise ValueError(f"buffer_seconds must be > 0, got {seconds}")
+    parameters = IngestParameters(
+        hmac_key=settings.hmac_key,
+        quarantine_payload_bytes=settings.ingest.quarantine_payload_bytes,
+        buffer_ms=seconds * 1000,
+    )
+    buffers = _FirehoseBuffers(
+        store, settings, config.seed, seconds * 1000, settings.delivery.buffer_bytes
+    )
+    starts = [plan.start_ms for plan in plan_slices(config)]
+    tally = Tally()
+    task = _LandSlice(parameters)
+    for output in run_slices(config, task, workers):
+        tally += output.tally
+        buffers.report.discarded_consent_off += output.discarded
+        buffers.add(output.plan.index, output.landed)
+        following = output.plan.index + 1
+        if following < len(starts):
+            buffers.flush_before(starts[following])  # later slices only arrive after they start
+        if progress is not None:
+            progress(output.tally.events)
+    buffers.flush_all()
+    buffers.report.segment_rows = write_segments(config, store, parameters.hmac_key)
+    return GenerationSummary.from_tally(config, tally, buffers.report.as_sink())
+
+
+@dataclass(frozen=True)
+class _LandSlice:
+    """``land_slice`` with its parameters bound, picklable for worker processes."""
+
+    parameters: IngestParameters
+
+    def __call__(self, config: TrafficConfig, plan: SlicePlan) -> SliceLanding:
+        return land_slice(self.parameters, config, plan)
+
+
+def segments_key(config: TrafficConfig) -> str:
+    return f"reference/user_segments/segments-{config.seed}-{config.start:%Y%m%dT%H%M}.jsonl.gz"
+
+
+def write_segments(config: TrafficConfig, store: LandingStore, hmac_key: bytes) -> int:
+    """The segment change log as gzip NDJSON, user hashes re-keyed as the ingest keys events."""
+    lines = []
+    for row in generate_segments(config):
+        row["user_id_hash"] = rekey_user_id_hash(row["user_id_hash"], hmac_key)
+        lines.append(orjson.dumps(row))
+    lines.append(b"")
+    store.put(segments_key(config), gzip.compress(b"\n".join(lines), compresslevel=6, mtime=0))
+    return len(lines) - 1
