@@ -46,8 +46,10 @@ class Report:
 
     def print(self, console: Console | None = None) -> None:
         table = Table(title=self.title)
-        for column in ("figure", "ours", "peer", "ratio", "goal", "met"):
-            table.add_column(column, justify="left" if column in ("figure", "goal") else "right")
+        for column in ("figure", "ours", "peer", "ratio", "goal", "met", "note"):
+            table.add_column(
+                column, justify="left" if column in ("figure", "goal", "note") else "right"
+            )
         for row in self.rows:
             table.add_row(
                 row.figure,
@@ -56,8 +58,9 @@ class Report:
                 f"{row.ratio:,.2f}x" if row.ratio is not None else "",
                 row.goal,
                 {True: "yes", False: "NO", None: ""}[row.met],
+                row.note,
             )
-        (console or Console()).print(table)
+        (console or Console(width=160)).print(table)
 
     def write(self, name: str) -> Path:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -75,8 +78,8 @@ class Report:
             f"{environment['date']} on {environment['cpu']} ({environment['cores']} cores), "
             f"Python {environment['python']}.",
             "",
-            "| figure | ours | peer | ratio | goal | met |",
-            "|---|---|---|---|---|---|",
+            "| figure | ours | peer | ratio | goal | met | note |",
+            "|---|---|---|---|---|---|---|",
         ]
         for row in self.rows:
             peer = f"{row.peer:,.2f} ({row.peer_name})" if row.peer is not None else ""
@@ -84,7 +87,7 @@ class Report:
             met = {True: "yes", False: "no", None: ""}[row.met]
             lines.append(
                 f"| {row.figure} | {row.ours:,.2f} {row.unit} | {peer} | {ratio} | {row.goal} "
-                f"| {met} |"
+                f"| {met} | {row.note} |"
             )
         (RESULTS_DIR / f"{name}.md").write_text("\n".join(lines) + "\n")
         return json_path

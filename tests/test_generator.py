@@ -253,6 +253,13 @@ def test_the_cli_output_is_byte_identical_across_runs_and_worker_counts(tmp_path
     assert other_seed != one_worker
     assert other_seed.count(b"\n") == 30_000
 
+    without_start = tmp_path / "default-start.jsonl"
+    result = runner.invoke(
+        app, ["--events", "30000", "--seed", "7", "--out", str(without_start), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert without_start.read_bytes() == one_worker  # the default start is fixed, not the clock
+
     rejected = runner.invoke(app, ["--events", "10", "--out", "-", "--landing"])
     assert rejected.exit_code == 2
     assert "exactly one output" in rejected.output

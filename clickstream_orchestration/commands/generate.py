@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from streaming.generator import GenerationSummary, TrafficConfig
 
 STDOUT = "-"
+DEFAULT_START = "2026-11-01"
 
 
 def generate(
@@ -27,7 +28,7 @@ def generate(
         str | None,
         typer.Option(
             help="Start of the traffic, ISO date or date-time (UTC unless an offset is given). "
-            "Default: midnight UTC yesterday.",
+            f"Default: {DEFAULT_START} (fixed, so a seed alone determines the bytes).",
         ),
     ] = None,
     days: Annotated[float, typer.Option(help="Length of the traffic in days.")] = 1.0,
@@ -154,11 +155,9 @@ def generate(
 
 
 def parse_start(text: str | None) -> datetime:
-    """An ISO date or date-time as an aware UTC datetime (naive means UTC); by default midnight
-    UTC of the previous day."""
-    if text is None:
-        today = datetime.now(UTC).date()
-        return datetime.combine(today - timedelta(days=1), time(), tzinfo=UTC)
+    """An ISO date or date-time as an aware UTC datetime (naive means UTC). The default is a
+    fixed date, never the clock, so the same seed gives the same bytes on any day."""
+    text = text or DEFAULT_START
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
