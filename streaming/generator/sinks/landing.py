@@ -9,7 +9,6 @@ written next to them as reference data, keyed like the events so the two join.
 
 from __future__ import annotations
 
-import gzip
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -274,10 +273,8 @@ def segments_key(config: TrafficConfig) -> str:
 
 def write_segments(config: TrafficConfig, store: LandingStore, hmac_key: bytes) -> int:
     """The segment change log as gzip NDJSON, user hashes re-keyed as the ingest keys events."""
-    lines = []
-    for row in generate_segments(config):
+    rows = list(generate_segments(config))
+    for row in rows:
         row["user_id_hash"] = rekey_user_id_hash(row["user_id_hash"], hmac_key)
-        lines.append(orjson.dumps(row))
-    lines.append(b"")
-    store.put(segments_key(config), gzip.compress(b"\n".join(lines), compresslevel=6, mtime=0))
-    return len(lines) - 1
+    store.put(segments_key(config), encode_records(rows))
+    return len(rows)
