@@ -80,13 +80,9 @@ class S3LandingStore:
         self.bucket = bucket
 
     def put(self, key: str, body: bytes) -> None:
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ContentType="application/x-ndjson",
-            ContentEncoding="gzip",
-        )
+        # No Content-Encoding header: like Firehose, the object *is* a .gz file, so clients
+        # must not decompress it on download.
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
