@@ -1,0 +1,157 @@
+"""Schemas and partitioning of the tables the Python loaders own (bronze, quarantine, ledger).
+
+Silver and gold tables take their schema from the dbt models that build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
+
+from clickstream_orchestration.lakehouse.catalog import table_location
+from streaming.settings import Settings
+
+_TEXT = pa.string()
+_TS = pa.timestamp("us")
+
+BRONZE_EVENTS = pa.schema(
+    [
+        ("schema_version", _TEXT),
+        ("event_type", _TEXT),
+        ("event_id", _TEXT),
+        ("ts", _TS),
+        ("ingest_ts", pa.int64()),
+        ("source", _TEXT),
+        ("is_bot", pa.bool_()),
+        (
+            "privacy",
+            pa.struct(
+                [("analytics", pa.bool_()), ("ads", pa.bool_()), ("source_ip_anonymized", _TEXT)]
+            ),
+        ),
+        ("user", pa.struct([("user_id_hash", _TEXT), ("geo_country", _TEXT)])),
+        (
+            "session",
+            pa.struct(
+                [
+                    ("session_id", _TEXT),
+                    (
+                        "utm",
+                        pa.struct(
+                            [
+                                (name, _TEXT)
+                                for name in ("source", "medium", "campaign", "term", "content")
+                            ]
+                        ),
+                    ),
+                ]
+            ),
+        ),
+        (
+            "ctx",
+            pa.struct(
+                [
+                    (name, _TEXT)
+                    for name in ("page_url", "referrer", "locale", "user_agent", "ab_variant")
+                ]
+            ),
+        ),
+        (
+            "chart",
+            pa.struct(
+                [
+                    ("product_ids", pa.list_(_TEXT)),
+                    ("action", _TEXT),
+                    ("control_id", _TEXT),
+                    ("control_value", _TEXT),
+                ]
+            ),
+        ),
+        (
+            "affiliate",
+            pa.struct([("link_id", _TEXT), ("target", _TEXT), ("payout_cents", pa.int64())]),
+        ),
+        (
+            "metadata",
+            pa.struct(
+                [
+                    ("sdk_version", _TEXT),
+                    ("experiment_keys", pa.list_(_TEXT)),
+                    ("schema_hash", _TEXT),
+                ]
+            ),
+        ),
+        ("events_type", _TEXT),
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("source_object", _TEXT),
+    ]
+)
+
+QUARANTINE_EVENTS = pa.schema(
+    [
+        ("quarantined_at", _TS),
+        ("stage", _TEXT),  # ingest | delivery | bronze_load
+        ("kind", _TEXT),
+        ("reasons", _TEXT),  # JSON list of {pointer, keyword, message}
+        ("payload", _TEXT),  # the original bytes as text, size-capped
+        ("payload_truncated", pa.bool_()),
+        ("event_id", _TEXT),
+        ("source_object", _TEXT),
+        ("line_number", pa.int64()),
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+    ]
+)
+
+BRONZE_LEDGER = pa.schema(
+    [
+        ("object_key", _TEXT),
+        ("object_size", pa.int64()),
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("lines", pa.int64()),
+        ("loaded_rows", pa.int64()),
+        ("quarantined_rows", pa.int64()),
+        ("loaded_at", _TS),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    partition_by: tuple[str, ...]
+    sort_by: tuple[str, ...] = ()
+
+
+BRONZE = TableSpec("bronze_events", BRONZE_EVENTS, ("events_type", "ingest_dt", "hour"), ("ts",))
+QUARANTINE = TableSpec("quarantine_events", QUARANTINE_EVENTS, ("ingest_dt", "stage"))
+LEDGER = TableSpec("bronze_load_ledger", BRONZE_LEDGER, ("ingest_dt",))
+
+
+def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table:
+    """Load the table, creating it (schema, identity partitions, sort order) when missing."""
+    namespace = settings.lake_namespace
+    identifier = f"{namespace}.{spec.name}"
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError:
+        pass
+    location = table_location(settings, namespace, spec.name)
+    transaction = catalog.create_table_transaction(
+        identifier,
+        schema=spec.schema,
+        location=location,
+        properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+    )
+    with transaction.update_spec() as update:
+        for column in spec.partition_by:
+            update.add_identity(column)
+    transaction.commit_transaction()
+    return catalog.load_table(identifier)
