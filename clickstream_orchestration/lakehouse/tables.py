@@ -122,6 +122,17 @@ BRONZE_LEDGER = pa.schema(
 )
 
 
+USER_SEGMENT_CHANGES = pa.schema(
+    [
+        ("user_id_hash", _TEXT),
+        ("segment_key", _TEXT),
+        ("action", _TEXT),  # enter | leave
+        ("as_of_ts", _TS),
+        ("source_object", _TEXT),
+    ]
+)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -133,6 +144,7 @@ class TableSpec:
 BRONZE = TableSpec("bronze_events", BRONZE_EVENTS, ("events_type", "ingest_dt", "hour"), ("ts",))
 QUARANTINE = TableSpec("quarantine_events", QUARANTINE_EVENTS, ("ingest_dt", "stage"))
 LEDGER = TableSpec("bronze_load_ledger", BRONZE_LEDGER, ("ingest_dt",))
+SEGMENT_CHANGES = TableSpec("user_segment_changes", USER_SEGMENT_CHANGES, ())
 
 
 def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table:

@@ -1,0 +1,75 @@
+{#-
+  Events of the sessions this run rebuilds, each with its session key. A session is rebuilt
+  whole: events are read one day beyond the rewrite range on both sides, and only sessions
+  that start inside the range are kept (their partition is the start date).
+  Events without a session id are sessionised per user: a new session starts after
+  `session_gap_minutes` of inactivity; its key is derived from the user and its first event,
+  so it is the same on every run. An event with neither gets a session of its own.
+-#}
+with events as (
+    select *
+    from {{ ref('silver_events') }}
+    where {{ in_rewrite_range('event_dt', extra_days=1) }}
+),
+
+orphans as (
+    select
+        event_id,
+        user_id_hash,
+        ts,
+        case
+            when lag(ts) over (partition by user_id_hash order by ts, event_id) is null then 1
+            when ts > lag(ts) over (partition by user_id_hash order by ts, event_id)
+                + interval '{{ var("session_gap_minutes") }}' minute then 1
+            else 0
+        end as starts_session
+    from events
+    where session_id is null and user_id_hash is not null
+),
+
+orphan_runs as (
+    select
+        event_id,
+        user_id_hash,
+        ts,
+        sum(starts_session) over (
+            partition by user_id_hash order by ts, event_id rows unbounded preceding
+        ) as run_number
+    from orphans
+),
+
+orphan_keys as (
+    select
+        event_id,
+        'derived-' || {{ dbt.hash(
+            "user_id_hash || '|' || " ~ timestamp_key(
+                "min(ts) over (partition by user_id_hash, run_number)"
+            )
+        ) }} as derived_session_id
+    from orphan_runs
+),
+
+keyed as (
+    select
+        events.*,
+        coalesce(
+            events.session_id,
+            orphan_keys.derived_session_id,
+            'event-' || events.event_id
+        ) as session_key
+    from events
+    left join orphan_keys on events.event_id = orphan_keys.event_id
+),
+
+with_bounds as (
+    select
+        *,
+        min(ts) over (partition by session_key) as session_start_ts,
+        row_number() over (partition by session_key order by ts, event_id) as position_asc,
+        row_number() over (partition by session_key order by ts desc, event_id desc) as position_desc
+    from keyed
+)
+
+select *
+from with_bounds
+where {{ in_rewrite_range('cast(session_start_ts as date)') }}

@@ -1,0 +1,67 @@
+{{ config(
+    partitioned_by=['event_dt'],
+    rewrite_column='event_dt',
+    unique_key='session_id',
+) }}
+
+{#- One row per session (real or derived), partitioned by the date the session started. -#}
+with events as (
+    select * from {{ ref('int_session_events') }}
+),
+
+pages as (
+    select
+        session_key,
+        page_url,
+        row_number() over (partition by session_key order by ts, event_id) as first_rank,
+        row_number() over (partition by session_key order by ts desc, event_id desc) as last_rank
+    from events
+    where page_url is not null
+),
+
+page_ends as (
+    select
+        session_key,
+        max(case when first_rank = 1 then page_url end) as first_page_url,
+        max(case when last_rank = 1 then page_url end) as last_page_url
+    from pages
+    group by session_key
+),
+
+sessions as (
+    select
+        session_key,
+        {#- the first event's value, else any non-null one -#}
+        coalesce(max(case when position_asc = 1 then user_id_hash end), min(user_id_hash)) as user_id_hash,
+        min(ts) as session_start_ts,
+        max(ts) as session_end_ts,
+        cast(count(case when event_type = 'page_view' then 1 end) as integer) as pageviews,
+        cast(count(case when event_type = 'chart_interaction' then 1 end) as integer) as chart_interactions,
+        cast(count(case when event_type = 'affiliate_click' then 1 end) as integer) as affiliate_clicks,
+        coalesce(max(case when position_asc = 1 then ab_variant end), min(ab_variant)) as ab_variant,
+        coalesce(max(case when position_asc = 1 then geo_country end), min(geo_country)) as geo_country,
+        coalesce(max(case when position_asc = 1 then utm_source end), min(utm_source)) as utm_source,
+        bool_or(is_bot) as is_bot,
+        cast(count(*) as integer) as events
+    from events
+    group by session_key
+)
+
+select
+    sessions.session_key as session_id,
+    sessions.user_id_hash,
+    sessions.session_start_ts,
+    sessions.session_end_ts,
+    sessions.pageviews,
+    sessions.chart_interactions,
+    sessions.affiliate_clicks,
+    page_ends.first_page_url,
+    page_ends.last_page_url,
+    sessions.ab_variant,
+    sessions.geo_country,
+    sessions.utm_source,
+    sessions.is_bot,
+    sessions.events,
+    cast(sessions.session_start_ts as date) as event_dt
+from sessions
+left join page_ends on sessions.session_key = page_ends.session_key
