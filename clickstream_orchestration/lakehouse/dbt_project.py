@@ -1,0 +1,94 @@
+"""Where the dbt project is and the environment every dbt invocation runs with.
+
+The CLI, the tests and Dagster's dbt resource all run dbt with :func:`dbt_environment`, so the
+target (`local` or `athena`) and every location follow the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from streaming.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The event dates an incremental run rebuilds (both inclusive)."""
+
+    min_date: date
+    max_date: date
+
+    def __post_init__(self) -> None:
+        if self.min_date > self.max_date:
+            raise ValueError(f"window starts {self.min_date} after it ends {self.max_date}")
+
+    def as_vars(self) -> dict[str, str]:
+        return {"min_date": self.min_date.isoformat(), "max_date": self.max_date.isoformat()}
+
+
+def dbt_target(settings: Settings) -> str:
+    return "local" if settings.env == "local" else "athena"
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """Variables for a dbt process: the settings' locations, the target, telemetry off."""
+    environment = settings.process_environment()
+    environment |= {
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        "CLICKSTREAM_DBT_TARGET": dbt_target(settings),
+        "CLICKSTREAM_AWS_REGION": settings.region,
+        "CLICKSTREAM_ATHENA_WORKGROUP": settings.athena_workgroup,
+        "CLICKSTREAM_ATHENA_STAGING": f"s3://{settings.bucket_name('athena-results')}/dbt/",
+        "CLICKSTREAM_ATHENA_DATA": f"s3://{settings.bucket_name('silver')}/dbt/",
+    }
+    if settings.env == "local":
+        (settings.duckdb_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    return environment
+
+
+def dbt_command(
+    args: Sequence[str], *, window: Window | None = None, full_refresh: bool = False
+) -> list[str]:
+    command = [str(Path(sys.executable).with_name("dbt")), *args]
+    if window is not None:
+        command += ["--vars", json.dumps(window.as_vars())]
+    if full_refresh:
+        command.append("--full-refresh")
+    return command
+
+
+def run_dbt(
+    settings: Settings,
+    args: Sequence[str],
+    *,
+    window: Window | None = None,
+    full_refresh: bool = False,
+    capture: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt in the project with the settings' environment; raises on failure."""
+    result = subprocess.run(
+        dbt_command(args, window=window, full_refresh=full_refresh),
+        cwd=DBT_PROJECT_DIR,
+        env=os.environ | dbt_environment(settings),
+        text=True,
+        capture_output=capture,
+        check=False,
+    )
+    if result.returncode != 0:
+        detail = (result.stdout or "")[-4000:] if capture else ""
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {result.returncode})\n{detail}")
+    return result
+
+
+class DbtError(RuntimeError):
+    """A dbt invocation failed; the message carries the end of its output."""

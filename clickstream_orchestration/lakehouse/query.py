@@ -1,0 +1,24 @@
+"""Ad-hoc SQL over the lake: DuckDB with every Iceberg table visible as ``lake.*``/``mart.*``."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from clickstream_orchestration.lakehouse.catalog import open_catalog
+from clickstream_orchestration.lakehouse.engine import connect
+from streaming.settings import Settings
+
+
+class QueryError(ValueError):
+    """The SQL did not run; the message is DuckDB's."""
+
+
+def query(settings: Settings, sql: str) -> pa.Table:
+    """Run ``sql`` against the current snapshot of every table and return the rows."""
+    conn = connect(settings, open_catalog(settings))
+    try:
+        return conn.execute(sql).to_arrow_table()
+    except Exception as error:  # DuckDB raises a family of errors; the message is what matters
+        raise QueryError(str(error).strip()) from error
+    finally:
+        conn.close()

@@ -1,0 +1,12 @@
+{#- Reconciliation: every deduplicated event belongs to exactly one session. -#}
+with sessions as (
+    select coalesce(sum(events), 0) as events from {{ ref('silver_sessions') }}
+),
+
+events as (
+    select count(*) as events from {{ ref('silver_events') }}
+)
+
+select sessions.events as session_events, events.events as silver_events
+from sessions cross join events
+where sessions.events <> events.events

@@ -1,0 +1,12 @@
+{#- Reconciliation: the sessions' page views add up to the page_view events. -#}
+with sessions as (
+    select coalesce(sum(pageviews), 0) as pageviews from {{ ref('silver_sessions') }}
+),
+
+events as (
+    select count(*) as pageviews from {{ ref('silver_events') }} where event_type = 'page_view'
+)
+
+select sessions.pageviews as session_pageviews, events.pageviews as event_pageviews
+from sessions cross join events
+where sessions.pageviews <> events.pageviews
