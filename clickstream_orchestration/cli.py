@@ -8,6 +8,7 @@ from clickstream_orchestration.commands.config import show_config
 from clickstream_orchestration.commands.demo import demo
 from clickstream_orchestration.commands.dev import dev
 from clickstream_orchestration.commands.generate import generate
+from clickstream_orchestration.commands.lake import lake_app
 from clickstream_orchestration.commands.query import query
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command("demo")(demo)
 app.command("dev")(dev)
 app.command("config")(show_config)
 app.command("query")(query)
+app.add_typer(lake_app, name="lake")
 
 
 @app.callback()
