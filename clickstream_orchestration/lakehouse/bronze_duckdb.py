@@ -9,6 +9,7 @@ each object is tried on its own; objects it still refuses go line by line throug
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -115,10 +116,12 @@ def write_hour(
     paths = [root / key for key in keys]
     try:
         _copy(conn, select_sql(paths, root, hour), target)
-    except duckdb.Error:
-        readable = [path for path in paths if _reads(conn, path, root, hour)]
-        refused = [key for key, path in zip(keys, paths, strict=True) if path not in readable]
-        result.parsed_by_line = [parse_object(key, (root / key).read_bytes()) for key in refused]
+    except duckdb.Error as error:
+        shutil.rmtree(target, ignore_errors=True)
+        readable, refused = _split_readable(conn, paths, root, hour, error)
+        result.parsed_by_line = [
+            parse_object(path.relative_to(root).as_posix(), path.read_bytes()) for path in refused
+        ]
         _copy(conn, _with_line_rows(conn, readable, root, hour, result.parsed_by_line), target)
     result.files = sorted(target.rglob("*.parquet"))
     if result.files:
@@ -139,14 +142,41 @@ def _copy(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     )
 
 
-def _reads(conn: duckdb.DuckDBPyConnection, path: Path, root: Path, hour: IngestHour) -> bool:
+def _split_readable(
+    conn: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    root: Path,
+    hour: IngestHour,
+    error: Exception | None = None,
+) -> tuple[list[Path], list[Path]]:
+    """The objects DuckDB reads whole, and those it refuses. An error naming its file removes
+    that file; one that names none halves the search."""
+    if error is None:
+        error = _read_error(conn, paths, root, hour)
+    if error is None:
+        return paths, []
+    if len(paths) == 1:
+        return [], paths
+    named = [path for path in paths if f'"{path}"' in str(error)]
+    if named:
+        rest = [path for path in paths if path not in named]
+        readable, refused = _split_readable(conn, rest, root, hour) if rest else ([], [])
+        return readable, named + refused
+    middle = len(paths) // 2
+    first = _split_readable(conn, paths[:middle], root, hour)
+    second = _split_readable(conn, paths[middle:], root, hour)
+    return first[0] + second[0], first[1] + second[1]
+
+
+def _read_error(
+    conn: duckdb.DuckDBPyConnection, paths: list[Path], root: Path, hour: IngestHour
+) -> Exception | None:
     try:
-        reader = conn.execute(select_sql([path], root, hour)).fetch_record_batch()
-        for _ in reader:
+        for _ in conn.execute(select_sql(paths, root, hour)).to_arrow_reader():
             pass
-    except duckdb.Error:
-        return False
-    return True
+    except (duckdb.Error, pa.ArrowException, OSError) as error:
+        return error
+    return None
 
 
 def _with_line_rows(

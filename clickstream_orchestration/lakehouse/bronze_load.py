@@ -32,6 +32,7 @@ from clickstream_orchestration.lakehouse.landed_hour import (
 )
 from clickstream_orchestration.lakehouse.load_ledger import (
     ObjectOutcome,
+    delete_matching,
     hour_filter,
     listing,
     record,
@@ -163,7 +164,7 @@ def _load_with_duckdb(
     finally:
         conn.close()
     with table.transaction() as transaction:
-        transaction.delete(hour_filter(hour))
+        delete_matching(transaction, hour_filter(hour))
         if written.files:
             transaction.add_files([f"file://{path}" for path in written.files])
     return dict(written.loaded), written.parsed_by_line
@@ -175,7 +176,7 @@ def _load_with_arrow(
     loaded: dict[str, int] = {}
     by_line: list[ParsedObject] = []
     with table.transaction() as transaction:
-        transaction.delete(hour_filter(hour))
+        delete_matching(transaction, hour_filter(hour))
         for chunk, chunk_objects in bronze_arrow.read_chunks(store, keys, hour):
             if chunk.num_rows:
                 transaction.append(chunk)

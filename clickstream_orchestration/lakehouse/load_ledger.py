@@ -3,13 +3,14 @@ of their lines. An hour whose listing matches its ledger entries is already load
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
 from pyiceberg.expressions import And, BooleanExpression, EqualTo, StartsWith
-from pyiceberg.table import Table
+from pyiceberg.table import Table, Transaction
 
 from clickstream_orchestration.lakehouse.landed_hour import IngestHour
 from clickstream_orchestration.lakehouse.tables import BRONZE_LEDGER
@@ -27,6 +28,13 @@ class ObjectOutcome:
 
 def hour_filter(hour: IngestHour) -> BooleanExpression:
     return And(EqualTo("ingest_dt", hour.ingest_dt.isoformat()), EqualTo("hour", hour.hour))
+
+
+def delete_matching(transaction: Transaction, row_filter: BooleanExpression) -> None:
+    """Delete the rows matching ``row_filter``; matching none is the normal first load."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+        transaction.delete(row_filter)
 
 
 def _entries_filter(hour: IngestHour, prefix: str) -> BooleanExpression:
@@ -79,6 +87,6 @@ def record(
     )
     with ledger.transaction() as transaction:
         if ledger.current_snapshot() is not None:
-            transaction.delete(_entries_filter(hour, prefix))
+            delete_matching(transaction, _entries_filter(hour, prefix))
         if rows.num_rows:
             transaction.append(rows)

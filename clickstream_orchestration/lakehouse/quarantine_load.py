@@ -23,7 +23,7 @@ from clickstream_orchestration.lakehouse.bronze_rows import (
     split_lines,
 )
 from clickstream_orchestration.lakehouse.landed_hour import IngestHour
-from clickstream_orchestration.lakehouse.load_ledger import hour_filter
+from clickstream_orchestration.lakehouse.load_ledger import delete_matching, hour_filter
 from clickstream_orchestration.lakehouse.tables import QUARANTINE_EVENTS
 from streaming.schema_registry import ValidationIssue
 
@@ -127,6 +127,6 @@ def replace_rows(
     )
     with table.transaction() as transaction:
         if table.current_snapshot() is not None:
-            transaction.delete(scope)
+            delete_matching(transaction, scope)
         if data.num_rows:
             transaction.append(data)
