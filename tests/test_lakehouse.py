@@ -44,7 +44,7 @@ ALL_TABLES = {
 }
 HOUR_IN_KEY = re.compile(r"ingest_dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def _landed_hours(settings: Settings) -> list[datetime]:
@@ -108,15 +108,23 @@ def test_silver_events_has_one_row_per_event_in_its_true_event_date(full_build: 
     assert bronze.num_rows > distinct_ids  # the generator re-sends some events
     assert silver.num_rows == distinct_ids
     assert pc.count_distinct(silver["event_id"]).as_py() == silver.num_rows
-    late = query(
-        full_build,
-        "select count(*) from lake.bronze_events where ingest_dt <> cast(ts as date)",
-    ).column(0)[0].as_py()
+    late = (
+        query(
+            full_build,
+            "select count(*) from lake.bronze_events where ingest_dt <> cast(ts as date)",
+        )
+        .column(0)[0]
+        .as_py()
+    )
     assert late > 0  # late events arrive on the next ingest date...
-    misplaced = query(
-        full_build,
-        "select count(*) from lake.silver_events where event_dt <> cast(ts as date)",
-    ).column(0)[0].as_py()
+    misplaced = (
+        query(
+            full_build,
+            "select count(*) from lake.silver_events where event_dt <> cast(ts as date)",
+        )
+        .column(0)[0]
+        .as_py()
+    )
     assert misplaced == 0  # ...and land in their true event date
 
 
@@ -134,7 +142,7 @@ def test_hourly_increments_equal_a_full_build(
     for hour in _landed_hours(settings):
         load_hour(settings, hour, catalog=catalog)
         day = hour.date()
-        build_lake(settings, window=Window(day, day), run_tests=False, capture=True)
+        build_lake(settings, window=Window(day, day), run_tests=False, in_process=True)
     for identifier in KEYS:
         incremental = _sorted_table(settings, identifier)
         full = _sorted_table(full_build, identifier)
@@ -168,5 +176,8 @@ def test_rerunning_a_bronze_hour_changes_nothing(full_build: Settings) -> None:
     hour = _landed_hours(full_build)[5]
     bronze_result, _ = load_hour(full_build, hour)
     assert bronze_result.skipped
-    assert open_catalog(full_build).load_table("lake.bronze_events").current_snapshot().snapshot_id == snapshot
+    assert (
+        open_catalog(full_build).load_table("lake.bronze_events").current_snapshot().snapshot_id
+        == snapshot
+    )
     assert json.dumps(bronze_result.hour)

@@ -25,6 +25,7 @@ def build_lake(
     select: str | None = None,
     run_tests: bool = True,
     capture: bool = False,
+    in_process: bool = False,
 ) -> BuildResult:
     """Load the segment change log, then ``dbt build`` (or ``dbt run``) the models.
 
@@ -36,5 +37,12 @@ def build_lake(
     args = ["build" if run_tests else "run"]
     if select:
         args += ["--select", select]
-    run_dbt(settings, args, window=window, full_refresh=full_refresh, capture=capture)
+    run_dbt(
+        settings,
+        args,
+        window=window,
+        full_refresh=full_refresh,
+        capture=capture,
+        in_process=in_process,
+    )
     return BuildResult(segment_changes=changes, seconds=time.perf_counter() - started)
