@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from clickstream_orchestration.commands.config import show_config
+from clickstream_orchestration.commands.deliver import deliver
 from clickstream_orchestration.commands.demo import demo
 from clickstream_orchestration.commands.dev import dev
 from clickstream_orchestration.commands.generate import generate
+from clickstream_orchestration.commands.local import local_app
 
 app = typer.Typer(
     name="clickstream",
@@ -19,6 +21,8 @@ app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("dev")(dev)
 app.command("config")(show_config)
+app.add_typer(local_app, name="local")
+app.command("deliver")(deliver)
 
 
 @app.callback()
