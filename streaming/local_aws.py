@@ -73,6 +73,8 @@ class LocalAws:
         self.settings = settings
         self.pidfile = settings.home / "run" / "local-aws.pid"
         self.logfile = settings.log_dir / "local-aws.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._probe: Any = None
 
     @property
     def endpoint(self) -> str:
@@ -81,7 +83,9 @@ class LocalAws:
         return endpoint
 
     def is_up(self) -> bool:
-        return answers(self.settings)
+        if self._probe is None:
+            self._probe = probe_client(self.settings)
+        return answers(self.settings, self._probe)
 
     def running_pid(self) -> int | None:
         """The pid of the server this home started, if that process is still alive."""
@@ -108,6 +112,9 @@ class LocalAws:
                 os.kill(pid, signal.SIGKILL)
                 _wait_for_exit(pid, STOP_SECONDS)
             stopped = True
+        if self._process is not None:
+            self._process.wait(timeout=STOP_SECONDS)  # started here: reap it
+            self._process = None
         self.pidfile.unlink(missing_ok=True)
         return stopped
 
@@ -147,6 +154,7 @@ class LocalAws:
                 start_new_session=True,
                 env=os.environ | self.settings.process_environment(),
             )
+        self._process = process
         self.pidfile.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
@@ -179,17 +187,21 @@ def local_aws_running(settings: Settings) -> Iterator[LocalAws]:
             local.down()
 
 
-def answers(settings: Settings) -> bool:
-    """Whether an AWS API answers on the configured local endpoint."""
-    kinesis = client(
+def probe_client(settings: Settings) -> Any:
+    """A Kinesis client that gives up fast: for asking whether the endpoint answers."""
+    return client(
         settings,
         "kinesis",
         connect_timeout=0.5,
         read_timeout=2,
         retries={"max_attempts": 1, "mode": "standard"},
     )
+
+
+def answers(settings: Settings, probe: Any = None) -> bool:
+    """Whether an AWS API answers on the configured local endpoint."""
     try:
-        kinesis.list_streams(Limit=1)
+        (probe or probe_client(settings)).list_streams(Limit=1)
     except Exception:
         return False
     return True
@@ -206,12 +218,13 @@ def ensure_resources(settings: Settings) -> Resources:
     kinesis.get_waiter("stream_exists").wait(
         StreamName=settings.stream_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
     )
-    client(settings, "sqs").create_queue(QueueName=settings.dlq_name)
-    return describe_resources(settings)
+    sqs = client(settings, "sqs")
+    sqs.create_queue(QueueName=settings.dlq_name)
+    return describe_resources(settings, kinesis, sqs)
 
 
-def describe_resources(settings: Settings) -> Resources:
-    kinesis = client(settings, "kinesis")
+def describe_resources(settings: Settings, kinesis: Any = None, sqs: Any = None) -> Resources:
+    kinesis = kinesis or client(settings, "kinesis")
     try:
         summary = kinesis.describe_stream_summary(StreamName=settings.stream_name)
     except kinesis.exceptions.ResourceNotFoundException:
@@ -219,7 +232,7 @@ def describe_resources(settings: Settings) -> Resources:
     else:
         description = summary["StreamDescriptionSummary"]
         stream, shards = description["StreamStatus"], description["OpenShardCount"]
-    sqs = client(settings, "sqs")
+    sqs = sqs or client(settings, "sqs")
     try:
         dlq_url = sqs.get_queue_url(QueueName=settings.dlq_name)["QueueUrl"]
     except sqs.exceptions.QueueDoesNotExist:
@@ -233,10 +246,11 @@ def _is_local_aws_process(pid: int) -> bool:
         arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return SERVER_MODULE.encode() in arguments and _pid_alive(pid)
+    return SERVER_MODULE.encode() in arguments and pid_alive(pid)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True for a live process (a zombie, exited but not yet reaped, is not alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -250,7 +264,7 @@ def _pid_alive(pid: int) -> bool:
 def _wait_for_exit(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return True
         time.sleep(0.05)
     return False
@@ -286,7 +300,9 @@ def serve(host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    serving = threading.Thread(target=server.serve_forever, name="local-aws", daemon=True)
+    serving = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-aws", daemon=True
+    )
     serving.start()
     print(f"local AWS endpoint listening on http://{host}:{port}", flush=True)
     stop.wait()
