@@ -40,6 +40,8 @@ class ReaderEvent:
 class ShardInfo:
     shard_id: str
     parents: tuple[str, ...]
+    closed: bool
+    """Closed by resharding: it has an ending sequence number and takes no new records."""
 
 
 def list_shards(settings: Settings, kinesis: Any = None) -> list[ShardInfo]:
@@ -54,7 +56,8 @@ def list_shards(settings: Settings, kinesis: Any = None) -> list[ShardInfo]:
                 for parent in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId"))
                 if parent
             )
-            shards.append(ShardInfo(shard["ShardId"], parents))
+            closed = "EndingSequenceNumber" in shard["SequenceNumberRange"]
+            shards.append(ShardInfo(shard["ShardId"], parents, closed))
         token = response.get("NextToken")
         if not token:
             return shards
@@ -70,6 +73,7 @@ class ShardReader(threading.Thread):
         events: queue.Queue[ReaderEvent],
         stop: threading.Event,
         *,
+        closed: bool,
         once: bool,
         poll_seconds: float,
     ) -> None:
@@ -79,6 +83,7 @@ class ShardReader(threading.Thread):
         self.last_read = after
         self.events = events
         self.stop = stop
+        self.closed = closed
         self.once = once
         self.poll_seconds = poll_seconds
 
@@ -108,11 +113,11 @@ class ShardReader(threading.Thread):
                 self.last_read = records[-1].sequence_number
                 self.events.put(ReaderEvent(self.shard_id, records=records))
             iterator = response.get("NextShardIterator")
-            if iterator is None:
+            at_tip = not records and response.get("MillisBehindLatest", 0) == 0
+            if iterator is None or (self.closed and at_tip):
                 log.info("%s: closed shard read to its end", self.shard_id)
                 self.events.put(ReaderEvent(self.shard_id, ended=True))
                 return
-            at_tip = not records and response.get("MillisBehindLatest", 0) == 0
             if at_tip and not caught_up:
                 log.info("%s: caught up at %s", self.shard_id, self.last_read or "the start")
                 self.events.put(ReaderEvent(self.shard_id, caught_up=True))

@@ -108,7 +108,10 @@ class Delivery:
         known = {shard.shard_id for shard in shards}
         started = 0
         for shard in shards:
-            if shard.shard_id in self._readers or not self._parents_done(shard, known):
+            if shard.shard_id in self._readers:
+                self._readers[shard.shard_id].closed = shard.closed  # resharded meanwhile
+                continue
+            if not self._parents_done(shard, known):
                 continue
             checkpoint = self.checkpoints.load(shard.shard_id)
             if checkpoint.closed:
@@ -121,6 +124,7 @@ class Delivery:
                 checkpoint.sequence_number,
                 self._events,
                 self._stop,
+                closed=shard.closed,
                 once=once,
                 poll_seconds=self.poll_seconds,
             )
