@@ -166,6 +166,27 @@ def test_a_second_run_resumes_from_the_checkpoints_and_lands_only_new_records(
     assert _deliver_once(settings)["records_read"] == 0
 
 
+def test_checkpoints_of_an_earlier_stream_of_the_same_name_are_not_applied(
+    settings: Settings,
+) -> None:
+    put_events(settings, events(200))
+    _deliver_once(settings)
+    kinesis = client(settings, "kinesis")
+    kinesis.delete_stream(StreamName=settings.stream_name)
+    kinesis.get_waiter("stream_not_exists").wait(
+        StreamName=settings.stream_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
+    time.sleep(1.1)  # creation times are compared at the resolution the API reports
+    ensure_resources(settings)  # as `clickstream local up` does after a restart
+    recreated = events(50, first=200)
+    put_events(settings, recreated)
+
+    report = _deliver_once(settings)
+
+    assert report["records_read"] == 50  # its sequence numbers restart: nothing is skipped
+    assert set(landed_ids(settings)) >= {event["event_id"] for event in recreated}
+
+
 def test_a_resharded_stream_is_read_through_the_closed_parent_into_its_children(
     settings: Settings,
 ) -> None:

@@ -25,6 +25,9 @@ class Checkpoint:
     """Every record up to and including this one has landed; None: nothing has yet."""
     closed: bool = False
     """The shard was closed by resharding and every one of its records has landed."""
+    stream_created: str | None = None
+    """Creation time of the stream the sequence number belongs to: a stream deleted and
+    created again (or a restarted local endpoint) numbers its records afresh."""
 
 
 class CheckpointStore:
@@ -43,7 +46,12 @@ class CheckpointStore:
             document = orjson.loads(self.path(shard_id).read_bytes())
         except FileNotFoundError:
             return Checkpoint(shard_id, None)
-        return Checkpoint(shard_id, document["sequence_number"], bool(document.get("closed")))
+        return Checkpoint(
+            shard_id,
+            document["sequence_number"],
+            bool(document.get("closed")),
+            document.get("stream_created"),
+        )
 
     def save(self, checkpoint: Checkpoint) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -52,6 +60,7 @@ class CheckpointStore:
                 "shard_id": checkpoint.shard_id,
                 "sequence_number": checkpoint.sequence_number,
                 "closed": checkpoint.closed,
+                "stream_created": checkpoint.stream_created,
                 "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             },
             option=orjson.OPT_INDENT_2,

@@ -78,6 +78,8 @@ class Delivery:
         self._readers: dict[str, ShardReader] = {}
         self._progress: dict[str, ShardProgress] = {}
         self._failure: BaseException | None = None
+        self._kinesis: Any = None
+        self._stream_created: str | None = None
 
     def stop(self) -> None:
         """Ask the loop to stop: readers stop, buffers are flushed, checkpoints written."""
@@ -104,7 +106,12 @@ class Delivery:
 
     def _start_readers(self, once: bool) -> int:
         """Start a reader for every readable shard without one; returns how many started."""
-        shards = list_shards(self.settings)
+        if self._kinesis is None:
+            self._kinesis = client(self.settings, "kinesis")
+            summary = self._kinesis.describe_stream_summary(StreamName=self.settings.stream_name)
+            created = summary["StreamDescriptionSummary"]["StreamCreationTimestamp"]
+            self._stream_created = created.isoformat()
+        shards = list_shards(self.settings, self._kinesis)
         known = {shard.shard_id for shard in shards}
         started = 0
         for shard in shards:
@@ -113,7 +120,7 @@ class Delivery:
                 continue
             if not self._parents_done(shard, known):
                 continue
-            checkpoint = self.checkpoints.load(shard.shard_id)
+            checkpoint = self._checkpoint_of(shard.shard_id)
             if checkpoint.closed:
                 continue
             progress = ShardProgress(shard.shard_id, checkpoint.sequence_number)
@@ -147,10 +154,24 @@ class Delivery:
             if parent not in known:
                 continue  # trimmed: nothing of it is left to read
             progress = self._progress.get(parent)
-            ended = progress.ended if progress else self.checkpoints.load(parent).closed
+            ended = progress.ended if progress else self._checkpoint_of(parent).closed
             if not ended:
                 return False
         return True
+
+    def _checkpoint_of(self, shard_id: str) -> Checkpoint:
+        """The shard's checkpoint, unless it was written for an earlier stream of that name."""
+        checkpoint = self.checkpoints.load(shard_id)
+        if checkpoint.stream_created not in (None, self._stream_created):
+            log.warning(
+                "%s: the checkpoint belongs to a stream created %s, not this one (created %s); "
+                "reading from the trim horizon",
+                shard_id,
+                checkpoint.stream_created,
+                self._stream_created,
+            )
+            return Checkpoint(shard_id, None)
+        return checkpoint
 
     def _finished(self, once: bool) -> bool:
         """No reader is left and every event is handled, and nothing more is to be read."""
@@ -226,7 +247,12 @@ class Delivery:
             closed = progress.finished
             if progress.checkpoint != progress.saved or closed != progress.saved_closed:
                 self.checkpoints.save(
-                    Checkpoint(progress.shard_id, progress.checkpoint, closed=closed)
+                    Checkpoint(
+                        progress.shard_id,
+                        progress.checkpoint,
+                        closed=closed,
+                        stream_created=self._stream_created,
+                    )
                 )
                 progress.saved = progress.checkpoint
                 progress.saved_closed = closed
