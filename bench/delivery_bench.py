@@ -63,7 +63,7 @@ def _deliver(settings: Settings, expected: int) -> float:
     return elapsed
 
 
-def run(report: Report, *, events: int = 30_000, runs: int = 3) -> None:
+def run(report: Report, *, events: int = 20_000, runs: int = 3) -> None:
     payloads = _payloads(events)
     megabytes = sum(len(data) for data, _ in payloads) / 2**20
     with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as scratch:

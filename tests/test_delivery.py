@@ -32,7 +32,7 @@ from aws_fixtures import (
 
 from streaming.aws_clients import client
 from streaming.delivery import CheckpointStore, Delivery
-from streaming.delivery.buffers import Buffers, ShardProgress
+from streaming.delivery.buffers import Buffers, PartitionBuffer, ShardProgress
 from streaming.delivery.records import BRONZE, Partition, Routed
 from streaming.local_aws import ensure_resources
 from streaming.settings import Settings
@@ -217,29 +217,34 @@ def test_the_checkpoint_is_the_end_of_the_landed_prefix_of_the_read_order() -> N
     progress = ShardProgress("shardId-000000000000", checkpoint="10")
     arrival = datetime(2026, 11, 23, 21, 59, 59, tzinfo=UTC)
 
-    def add(sequence_number: str, event_type: str, size: int = 100) -> list[object]:
+    def add(sequence_number: str, event_type: str, size: int = 100) -> list[PartitionBuffer]:
         routed = Routed(Partition(BRONZE, event_type), {"n": sequence_number}, size)
         return buffers.add(routed, arrival, progress.read(sequence_number))
+
+    def land(flushed: list[PartitionBuffer]) -> None:
+        for buffer in flushed:
+            for mark in buffer.marks:
+                mark.landed = True
+        progress.advance()
 
     assert add("11", "page_view") == []
     assert add("12", "affiliate_click") == []
     assert add("13", "page_view") == []
     clock[0] = 5.0
-    assert add("14", "page_view", size=900) != []  # would outgrow 1000 bytes: 11 and 13 flush
-    for mark in (progress._unlanded[0], progress._unlanded[2]):
-        mark.landed = True
-    progress.advance()
-    assert progress.checkpoint == "11"  # 12 (affiliate_click) has not landed yet
+    full = add("14", "page_view", size=900)  # would outgrow 1000 bytes: 11 and 13 are written
+    assert [[record["n"] for record in buffer.records] for buffer in full] == [["11", "13"]]
+    land(full)
+    assert progress.checkpoint == "11"  # 12 (affiliate_click) is still buffered
     clock[0] = 10.0
     due = buffers.due()
     assert [buffer.partition.name for buffer in due] == ["affiliate_click"]
-    for buffer in due:
-        for mark in buffer.marks:
-            mark.landed = True
-    progress.advance()
-    assert progress.checkpoint == "13"
+    land(due)
+    assert progress.checkpoint == "13"  # 14 is still buffered
     assert buffers.buffered_records == 1
     assert buffers.seconds_to_next_deadline() == 5.0
+    land(buffers.drain())
+    assert progress.checkpoint == "14"
+    assert progress.in_flight == 0
 
 
 # --- crashes and signals: delivery in a subprocess -------------------------------------------

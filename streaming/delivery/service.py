@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from streaming.aws_clients import client
 from streaming.delivery.buffers import Buffers, PartitionBuffer, ShardProgress
 from streaming.delivery.checkpoints import Checkpoint, CheckpointStore
@@ -88,7 +90,7 @@ class Delivery:
     def run(self, *, once: bool = False, handle_signals: bool = False) -> DeliveryReport:
         """Deliver until stopped, or with ``once`` until every shard has been read to its tip."""
         with self._signals_stop_the_loop(handle_signals):
-            self._start_readers(once)
+            self._start_first_readers(once)
             next_discovery = time.monotonic() + DISCOVER_SECONDS
             while not self._finished(once):
                 self._handle(self._next_event(), once)
@@ -103,6 +105,19 @@ class Delivery:
         return self.report
 
     # --- shards ----------------------------------------------------------------------------
+
+    def _start_first_readers(self, once: bool) -> None:
+        try:
+            self._start_readers(once)
+        except (BotoCoreError, ClientError) as error:
+            hint = (
+                " (is the local endpoint up? `clickstream local up`)"
+                if self.settings.env == "local"
+                else ""
+            )
+            raise DeliveryError(
+                f"cannot read stream {self.settings.stream_name}: {error}{hint}"
+            ) from error
 
     def _start_readers(self, once: bool) -> int:
         """Start a reader for every readable shard without one; returns how many started."""
@@ -284,7 +299,12 @@ def default_store(settings: Settings) -> LandingStore:
     return landing_store(settings, client(settings, "s3"))
 
 
-def deliver(settings: Settings, **options: Any) -> DeliveryReport:
-    once = options.pop("once", False)
-    handle_signals = options.pop("handle_signals", False)
-    return Delivery(settings, **options).run(once=once, handle_signals=handle_signals)
+def deliver(
+    settings: Settings,
+    *,
+    once: bool = False,
+    buffer_seconds: float | None = None,
+    buffer_bytes: int | None = None,
+) -> DeliveryReport:
+    delivery = Delivery(settings, buffer_seconds=buffer_seconds, buffer_bytes=buffer_bytes)
+    return delivery.run(once=once)
