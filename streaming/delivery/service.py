@@ -90,15 +90,18 @@ class Delivery:
     def run(self, *, once: bool = False, handle_signals: bool = False) -> DeliveryReport:
         """Deliver until stopped, or with ``once`` until every shard has been read to its tip."""
         with self._signals_stop_the_loop(handle_signals):
-            self._start_first_readers(once)
-            next_discovery = time.monotonic() + DISCOVER_SECONDS
-            while not self._finished(once):
-                self._handle(self._next_event(), once)
-                self._land(self.buffers.due())
-                if not self._stop.is_set() and time.monotonic() >= next_discovery:
-                    self._start_readers(once)
-                    next_discovery = time.monotonic() + DISCOVER_SECONDS
-            self._land(self.buffers.drain())
+            try:
+                self._start_first_readers(once)
+                next_discovery = time.monotonic() + DISCOVER_SECONDS
+                while not self._finished(once):
+                    self._handle(self._next_event(), once)
+                    self._land(self.buffers.due())
+                    if not self._stop.is_set() and time.monotonic() >= next_discovery:
+                        self._rediscover(once)
+                        next_discovery = time.monotonic() + DISCOVER_SECONDS
+                self._land(self.buffers.drain())
+            finally:
+                self._stop.set()  # on any error too: no reader outlives the loop
         if self._failure is not None:
             raise DeliveryError(f"delivery stopped: {self._failure}") from self._failure
         log.info("delivered %s", self.report.as_dict())
@@ -118,6 +121,12 @@ class Delivery:
             raise DeliveryError(
                 f"cannot read stream {self.settings.stream_name}: {error}{hint}"
             ) from error
+
+    def _rediscover(self, once: bool) -> None:
+        try:
+            self._start_readers(once)
+        except (BotoCoreError, ClientError) as error:
+            log.warning("listing the shards failed (%s); trying again later", error)
 
     def _start_readers(self, once: bool) -> int:
         """Start a reader for every readable shard without one; returns how many started."""
@@ -219,7 +228,7 @@ class Delivery:
             progress.ended = True
             self._checkpoint()
             if not self._stop.is_set():
-                self._start_readers(once)  # its children are readable now
+                self._rediscover(once)  # its children are readable now
         if event.error is not None and self._failure is None:
             log.error("%s: reader failed: %s", event.shard_id, event.error)
             self._failure = event.error
