@@ -34,6 +34,7 @@ from streaming.aws_clients import client
 from streaming.delivery import CheckpointStore, Delivery
 from streaming.delivery.buffers import Buffers, PartitionBuffer, ShardProgress
 from streaming.delivery.records import BRONZE, Partition, Routed
+from streaming.landing import decode_records
 from streaming.local_aws import ensure_resources
 from streaming.settings import Settings
 
@@ -336,3 +337,42 @@ def test_sigterm_flushes_the_buffers_and_checkpoints_before_exit(
     assert landed_ids(settings) == Counter(event["event_id"] for event in batch)
     assert len(landed(settings)) == len(EVENT_TYPES)  # one object per event type
     assert _deliver_once(settings)["records_read"] == 0
+
+
+def test_in_aws_the_same_delivery_lands_in_the_bronze_bucket(settings: Settings) -> None:
+    """CLICKSTREAM_ENV=aws, with the AWS SDK pointed at the local endpoint instead of AWS."""
+    aws = Settings(env="aws", aws_account_id=settings.account_id, stage=settings.stage)
+    s3 = client(settings, "s3")
+    s3.create_bucket(Bucket=aws.bucket_name("bronze"))
+    batch = events(60)
+    put_events(settings, batch)
+    environment = process_environment(settings) | {
+        "CLICKSTREAM_ENV": "aws",
+        "CLICKSTREAM_AWS_ACCOUNT_ID": aws.account_id,
+        "AWS_ENDPOINT_URL": str(settings.aws_endpoint_url),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "CLICKSTREAM_INGEST__HMAC_SECRET": "not-used-by-delivery",
+    }
+    result = subprocess.run(
+        [*CLI, "deliver", "--once", "--poll-seconds", "0.05"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    keys = [
+        item["Key"] for item in s3.list_objects_v2(Bucket=aws.bucket_name("bronze"))["Contents"]
+    ]
+    assert keys and all(BRONZE_KEY.match(key) for key in keys)
+    landed_in_s3 = Counter(
+        record["event_id"]
+        for key in keys
+        for record in decode_records(
+            s3.get_object(Bucket=aws.bucket_name("bronze"), Key=key)["Body"].read()
+        )
+    )
+    assert landed_in_s3 == Counter(event["event_id"] for event in batch)
+    assert landed(settings) == {}  # nothing in the local landing directory
