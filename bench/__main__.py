@@ -1,18 +1,34 @@
-"""``make bench``: every benchmark, one table, results under bench/results/."""
+"""``make bench``: every benchmark, one table, results under bench/results/.
+
+``python -m bench delivery`` runs only the named benchmarks (results in ``latest-delivery.*``).
+"""
 
 from __future__ import annotations
 
-from bench import generator_bench
+import sys
+from collections.abc import Callable
+
+from bench import delivery_bench, generator_bench
 from bench.report import Report
 
+BENCHMARKS: dict[str, Callable[[Report], None]] = {
+    "generator": generator_bench.run,
+    "delivery": delivery_bench.run,
+}
 
-def main() -> None:
+
+def main(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        raise SystemExit(f"unknown benchmarks {unknown}; choose from {sorted(BENCHMARKS)}")
+    chosen = names or list(BENCHMARKS)
     report = Report("clickstream benchmarks")
-    generator_bench.run(report)
+    for name in chosen:
+        BENCHMARKS[name](report)
     report.print()
-    path = report.write("latest")
+    path = report.write("latest" if not names else "latest-" + "-".join(chosen))
     print(f"results written to {path} and {path.with_suffix('.md')}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import typer
 
 from clickstream_orchestration.commands.config import show_config
+from clickstream_orchestration.commands.deliver import deliver
 from clickstream_orchestration.commands.demo import demo
 from clickstream_orchestration.commands.dev import dev
 from clickstream_orchestration.commands.generate import generate
 from clickstream_orchestration.commands.lake import lake_app
+from clickstream_orchestration.commands.local import local_app
 from clickstream_orchestration.commands.query import query
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app.command("dev")(dev)
 app.command("config")(show_config)
 app.command("query")(query)
 app.add_typer(lake_app, name="lake")
+app.add_typer(local_app, name="local")
+app.command("deliver")(deliver)
 
 
 @app.callback()

@@ -5,7 +5,9 @@ Keys follow Firehose's dynamic-partitioning layout of the bronze prefix::
     bronze/events_type=<t>/ingest_dt=YYYY-MM-DD/hour=HH/<stream>-<n>-<yyyy-MM-dd-HH-mm-ss>-<uuid>.gz
 
 Each object is GZIP'd newline-delimited JSON. Rejected events go under the quarantine prefix
-with the same date/hour partitioning. One interface serves a local directory and S3.
+with the same date/hour partitioning, and records delivery could not partition under the error
+prefix (``errors/<error-type>/ingest_dt=…/hour=…/``). One interface serves a local directory and
+S3.
 """
 
 from __future__ import annotations
@@ -131,6 +133,20 @@ def quarantine_key(settings: Settings, arrival: datetime, object_id: str) -> str
         settings.delivery.delivery_stream_version,
         arrival,
         object_id,
+    )
+
+
+def error_key(settings: Settings, error_type: str, arrival: datetime, object_id: str) -> str:
+    """Where delivery puts records it could not partition, like Firehose's error output prefix
+    ``errors/!{firehose:error-output-type}/ingest_dt=…/hour=…/``."""
+    return (
+        f"{settings.landing_error_prefix}/{error_type}/{_partition_path(arrival)}/"
+        + _object_name(
+            settings.delivery_stream_name,
+            settings.delivery.delivery_stream_version,
+            arrival,
+            object_id,
+        )
     )
 
 

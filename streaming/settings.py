@@ -60,6 +60,8 @@ class LocalAwsSettings(BaseModel):
     port: int = 4599
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    stream_shards: int = Field(default=2, ge=1)
+    """Shards of the Kinesis stream ``clickstream local up`` creates."""
 
 
 class Settings(BaseSettings):
