@@ -1,4 +1,4 @@
-"""`make demo` runs `clickstream demo`: it must land a day of traffic and reconcile it."""
+"""`make demo` runs `clickstream demo`: land a day of traffic, reconcile it, build the lake."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def test_demo_lands_a_day_of_traffic_and_reconciles(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "landing reconciles with the traffic sent" in result.stdout
+    assert "every dbt test passed" in result.stdout
+    assert "mart.fact_funnel" in result.stdout
     assert not stale.exists()
     bronze = list((home / "landing" / "bronze").rglob("*.gz"))
     quarantine = list((home / "landing" / "quarantine").rglob("*.gz"))

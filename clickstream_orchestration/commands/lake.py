@@ -12,6 +12,40 @@ lake_app = typer.Typer(
 )
 
 
+@lake_app.command("load")
+def load(
+    hour: Annotated[
+        str | None,
+        typer.Option(help="One ingest hour, e.g. 2026-11-01T05 (UTC). Default: every landed hour."),
+    ] = None,
+) -> None:
+    """Load landed objects into bronze and quarantine, hour by hour (re-runs are no-ops)."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from clickstream_orchestration.lakehouse.bronze_load import load_hour
+    from clickstream_orchestration.lakehouse.build import load_landed_hours
+    from streaming.settings import get_settings
+
+    settings = get_settings()
+    console = Console()
+    if hour is not None:
+        moment = datetime.fromisoformat(hour if len(hour) > 13 else hour + ":00").replace(
+            tzinfo=UTC
+        )
+        results = [load_hour(settings, moment)]
+    else:
+        results = load_landed_hours(settings)
+    for bronze, quarantine in results:
+        state = "unchanged" if bronze.skipped else f"{bronze.loaded_rows:,} rows"
+        rejected = bronze.quarantined_rows + quarantine.loaded_rows + quarantine.quarantined_rows
+        console.print(
+            f"{bronze.hour}: bronze {state} from {bronze.objects} object(s), "
+            f"{rejected:,} to quarantine"
+        )
+
+
 @lake_app.command("build")
 def build(
     min_date: Annotated[

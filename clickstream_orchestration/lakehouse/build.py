@@ -2,13 +2,49 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from clickstream_orchestration.lakehouse.bronze_load import BronzeLoadResult, load_hour
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.lakehouse.dbt_project import Window, run_dbt
 from clickstream_orchestration.lakehouse.reference_load import load_segment_changes
+from streaming.landing import LandingStore, landing_store
 from streaming.settings import Settings
+
+_HOUR_IN_KEY = re.compile(r"/ingest_dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
+
+
+def landed_hours(settings: Settings, store: LandingStore | None = None) -> list[datetime]:
+    """Every ingest hour that has bronze or quarantine objects in the landing store, in order."""
+    store = store or landing_store(settings)
+    hours = set()
+    for prefix in (settings.landing_bronze_prefix, settings.landing_quarantine_prefix):
+        for landed in store.list(prefix + "/"):
+            match = _HOUR_IN_KEY.search(landed.key)
+            if match:
+                hours.add(
+                    datetime.fromisoformat(f"{match[1]}T{match[2]}:00:00").replace(tzinfo=UTC)
+                )
+    return sorted(hours)
+
+
+def load_landed_hours(
+    settings: Settings, progress: Callable[[BronzeLoadResult], None] | None = None
+) -> list[tuple[BronzeLoadResult, BronzeLoadResult]]:
+    """Load every landed hour into bronze and quarantine (hours already loaded are no-ops)."""
+    catalog = open_catalog(settings)
+    store = landing_store(settings)
+    results = []
+    for hour in landed_hours(settings, store):
+        bronze, quarantine = load_hour(settings, hour, catalog=catalog, store=store)
+        results.append((bronze, quarantine))
+        if progress is not None:
+            progress(bronze)
+    return results
 
 
 @dataclass(frozen=True)
