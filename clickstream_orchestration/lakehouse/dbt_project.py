@@ -110,6 +110,7 @@ def _run_in_process(
     try:
         outcome = dbtRunner().invoke(command)
     finally:
+        _forget_duckdb_environment()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -117,6 +118,17 @@ def _run_in_process(
                 os.environ[name] = value
     if not outcome.success:
         raise DbtError(f"dbt {' '.join(args)} failed: {outcome.exception or outcome.result}")
+
+
+def _forget_duckdb_environment() -> None:
+    """dbt-duckdb keeps its database and plugins for the life of the process; the next
+    in-process run must open them afresh so it sees the catalog's current snapshots."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 class DbtError(RuntimeError):

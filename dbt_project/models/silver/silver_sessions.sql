@@ -19,6 +19,19 @@ pages as (
     where page_url is not null
 ),
 
+first_clicks as (
+    select session_key, affiliate_target
+    from (
+        select
+            session_key,
+            affiliate_target,
+            row_number() over (partition by session_key order by ts, event_id) as click_rank
+        from events
+        where event_type = 'affiliate_click'
+    ) as clicks
+    where click_rank = 1
+),
+
 page_ends as (
     select
         session_key,
@@ -42,6 +55,12 @@ sessions as (
         coalesce(max(case when position_asc = 1 then geo_country end), min(geo_country)) as geo_country,
         coalesce(max(case when position_asc = 1 then utm_source end), min(utm_source)) as utm_source,
         bool_or(is_bot) as is_bot,
+        bool_or(
+            event_type = 'page_view'
+            and {{ url_path('page_url') }} like '{{ var("comparison_path_prefix") }}%'
+        ) as saw_comparison,
+        cast(sum(case when event_type = 'affiliate_click' then coalesce(payout_cents, 0) else 0 end)
+            as bigint) as payout_cents,
         cast(count(*) as integer) as events
     from events
     group by session_key
@@ -61,7 +80,11 @@ select
     sessions.geo_country,
     sessions.utm_source,
     sessions.is_bot,
+    sessions.saw_comparison,
+    first_clicks.affiliate_target,
+    sessions.payout_cents,
     sessions.events,
     cast(sessions.session_start_ts as date) as event_dt
 from sessions
 left join page_ends on sessions.session_key = page_ends.session_key
+left join first_clicks on sessions.session_key = first_clicks.session_key

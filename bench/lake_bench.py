@@ -1,0 +1,138 @@
+"""Lake build figures: silver+gold full build at scale, and the hourly increment vs history.
+
+Landing data sets are generated once per (events, days, seed) under the local home's
+``bench/`` folder and reused; every measured build starts from an empty lake of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.report import Report, Row
+from clickstream_orchestration.lakehouse.bronze_load import load_bronze_hour, load_hour
+from clickstream_orchestration.lakehouse.build import build_lake, landed_hours
+from clickstream_orchestration.lakehouse.catalog import open_catalog
+from clickstream_orchestration.lakehouse.dbt_project import Window
+from streaming.generator.config import TrafficConfig
+from streaming.generator.runner import default_workers
+from streaming.generator.sinks.landing import write_landing
+from streaming.landing import landing_store
+from streaming.settings import Settings, get_settings
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+BUILD_EVENTS = int(os.environ.get("BENCH_LAKE_EVENTS", "10000000"))
+HISTORY_EVENTS_PER_DAY = int(os.environ.get("BENCH_HISTORY_EVENTS_PER_DAY", "100000"))
+HISTORY_DAYS = 30
+INCREMENT_RUNS = 3
+
+
+def _bench_root() -> Path:
+    return get_settings().home / "bench"
+
+
+def _landing(events: int, days: int, seed: int = 7) -> Path:
+    """A home holding only a landing store with the data set; generated on first use."""
+    home = _bench_root() / f"landing-{events}-{days}d-{seed}"
+    done = home / ".complete"
+    if not done.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        settings = Settings(home=home)
+        config = TrafficConfig(events=events, seed=seed, start=START, days=days)
+        print(f"generating {events:,} events over {days} day(s) for the lake benchmarks ...")
+        write_landing(config, landing_store(settings), settings, workers=default_workers())
+        done.touch()
+    return home
+
+
+def _fresh_lake(landing_home: Path, name: str) -> Settings:
+    """An empty lake whose landing store is the data set (linked, never copied)."""
+    home = _bench_root() / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / "landing").symlink_to(landing_home / "landing")
+    return Settings(home=home)
+
+
+def _load_hours(settings: Settings, hours: list[datetime]) -> None:
+    catalog = open_catalog(settings)
+    for hour in hours:
+        load_hour(settings, hour, catalog=catalog)
+
+
+def _bronze_rows(settings: Settings) -> int:
+    return open_catalog(settings).load_table("lake.bronze_events").scan().count()
+
+
+def _full_build(report: Report) -> None:
+    settings = _fresh_lake(_landing(BUILD_EVENTS, 1), "lake-build")
+    _load_hours(settings, landed_hours(settings))
+    rows = _bronze_rows(settings)
+    started = time.perf_counter()
+    build_lake(settings, run_tests=False, capture=True)
+    seconds = time.perf_counter() - started
+    report.add(
+        Row(
+            figure=f"silver+gold full build, {BUILD_EVENTS / 1e6:g} M events (dbt run, local)",
+            ours=seconds,
+            unit="s",
+            goal="<= 120 s" if BUILD_EVENTS >= 10_000_000 else "",
+            met=seconds <= 120 if BUILD_EVENTS >= 10_000_000 else None,
+            note=f"{rows:,} bronze rows -> 5 Iceberg tables; one run (minutes each)",
+        )
+    )
+
+
+def _increment_seconds(settings: Settings, hour: datetime) -> float:
+    """Bronze load of one hour plus the dbt run of its day's window, as the hourly job does."""
+    started = time.perf_counter()
+    load_bronze_hour(settings, hour, force=True)
+    day = hour.date()
+    build_lake(settings, window=Window(day, day), run_tests=False, capture=True)
+    return time.perf_counter() - started
+
+
+def _increment_with_history(landing_home: Path, days_of_history: int) -> float:
+    settings = _fresh_lake(landing_home, f"lake-history-{days_of_history}d")
+    hours = landed_hours(settings)
+    last = hours[-1]
+    first_kept = last - timedelta(days=days_of_history)
+    _load_hours(settings, [hour for hour in hours[:-1] if hour > first_kept])
+    build_lake(settings, run_tests=False, capture=True)
+    return statistics.median(_increment_seconds(settings, last) for _ in range(INCREMENT_RUNS))
+
+
+def _incremental(report: Report) -> None:
+    landing_home = _landing(HISTORY_EVENTS_PER_DAY * HISTORY_DAYS, HISTORY_DAYS)
+    one_day = _increment_with_history(landing_home, 1)
+    thirty_days = _increment_with_history(landing_home, HISTORY_DAYS)
+    ratio = thirty_days / one_day
+    report.add(
+        Row(
+            figure="hourly increment (bronze hour + dbt run of its day), 1 day of history",
+            ours=one_day,
+            unit="s",
+            note=f"{HISTORY_EVENTS_PER_DAY:,} events/day; median of {INCREMENT_RUNS}",
+        )
+    )
+    report.add(
+        Row(
+            figure=f"hourly increment with {HISTORY_DAYS} days of history",
+            ours=thirty_days,
+            unit="s",
+            peer=one_day,
+            peer_name="1 day of history",
+            goal="ratio <= 1.5",
+            met=ratio <= 1.5,
+            note=f"median of {INCREMENT_RUNS}",
+        )
+    )
+
+
+def run(report: Report) -> None:
+    _full_build(report)
+    _incremental(report)
