@@ -170,6 +170,11 @@ def test_a_rerun_over_the_same_objects_is_a_no_op(
     again = load(settings, store, HOUR)
     assert again.skipped
     assert again.snapshot_id == first.snapshot_id
+    assert (again.objects, again.lines, again.loaded_rows) == (
+        first.objects,
+        first.lines,
+        first.loaded_rows,
+    )
     assert canonical(bronze_rows(settings)) == before
 
 
