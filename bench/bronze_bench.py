@@ -56,7 +56,7 @@ def measure(settings: Settings, engine: Engine) -> tuple[float, float, int]:
 def run(report: Report, *, events: int = 1_000_000, runs: int = 3) -> None:
     with tempfile.TemporaryDirectory(prefix="clickstream-bronze-bench-") as scratch:
         settings = Settings(home=Path(scratch))
-        lines, size = land_hour(settings, events, generated_events=40_000)
+        lines, size = land_hour(settings, events, generated_events=20_000)
         figures: dict[str, list[tuple[float, float, int]]] = {}
         for engine, count in (("duckdb", runs), ("arrow", 1)):
             figures[engine] = [measure(settings, engine) for _ in range(count)]  # type: ignore[arg-type]

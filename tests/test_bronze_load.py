@@ -96,10 +96,27 @@ def test_an_hour_loads_every_landed_line(settings: Settings, store: LocalLanding
     catalog = open_catalog(settings)
     with engine.connect(settings, catalog) as conn:
         assert conn.execute("select count(*) from lake.bronze_events").fetchone() == (lines,)
-        assert conn.execute(
-            "select count(distinct event_id) from lake.bronze_events where ingest_dt = ?",
+        read_by_duckdb = conn.execute(
+            'select source_object, event_id, ingest_ts, ts, "user".geo_country, '
+            "session.utm.source, chart.control_value, chart.product_ids, "
+            "affiliate.payout_cents from lake.bronze_events where ingest_dt = ?",
             [HOUR.date()],
-        ).fetchone() == (len(set(rows.column("event_id").to_pylist())),)
+        ).fetchall()
+    read_by_pyiceberg = [
+        (
+            row["source_object"],
+            row["event_id"],
+            row["ingest_ts"],
+            row["ts"],
+            row["user"]["geo_country"],
+            (row["session"] or {}).get("utm") and row["session"]["utm"]["source"],
+            row["chart"] and row["chart"]["control_value"],
+            row["chart"] and row["chart"]["product_ids"],
+            row["affiliate"] and row["affiliate"]["payout_cents"],
+        )
+        for row in rows.to_pylist()
+    ]
+    assert sorted(read_by_duckdb, key=repr) == sorted(read_by_pyiceberg, key=repr)
 
 
 def test_struct_values_round_trip(settings: Settings, store: LocalLandingStore) -> None:
