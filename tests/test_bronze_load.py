@@ -15,6 +15,7 @@ from clickstream_orchestration.lakehouse import engine
 from clickstream_orchestration.lakehouse.bronze_load import (
     BronzeLoadResult,
     load_bronze_hour,
+    load_hour,
     load_quarantine_hour,
 )
 from clickstream_orchestration.lakehouse.catalog import open_catalog
@@ -327,8 +328,8 @@ def test_the_bronze_load_and_the_ingest_rejections_share_quarantine(
     good = next(iter(landed(store, HOUR).values()))[0]
     bad_key, bad_body = _bad_object(settings, good)
     store.put(bad_key, bad_body)
-    load(settings, store, HOUR)
-    ingest = load_quarantine_hour(settings, HOUR, store=store)
+    bronze, ingest = load_hour(settings, HOUR, store=store)
+    assert bronze.quarantined_rows == 4 and ingest.loaded_rows > 0
     load(settings, store, HOUR, force=True)
     stages = Counter(row["stage"] for row in quarantine_rows(settings))
     assert stages == {"ingest": ingest.loaded_rows, "bronze_load": 4}
