@@ -15,6 +15,7 @@ from clickstream_orchestration.lakehouse import engine
 from clickstream_orchestration.lakehouse.bronze_load import (
     BronzeLoadResult,
     load_bronze_hour,
+    load_hour,
     load_quarantine_hour,
 )
 from clickstream_orchestration.lakehouse.catalog import open_catalog
@@ -96,10 +97,27 @@ def test_an_hour_loads_every_landed_line(settings: Settings, store: LocalLanding
     catalog = open_catalog(settings)
     with engine.connect(settings, catalog) as conn:
         assert conn.execute("select count(*) from lake.bronze_events").fetchone() == (lines,)
-        assert conn.execute(
-            "select count(distinct event_id) from lake.bronze_events where ingest_dt = ?",
+        read_by_duckdb = conn.execute(
+            'select source_object, event_id, ingest_ts, ts, "user".geo_country, '
+            "session.utm.source, chart.control_value, chart.product_ids, "
+            "affiliate.payout_cents from lake.bronze_events where ingest_dt = ?",
             [HOUR.date()],
-        ).fetchone() == (len(set(rows.column("event_id").to_pylist())),)
+        ).fetchall()
+    read_by_pyiceberg = [
+        (
+            row["source_object"],
+            row["event_id"],
+            row["ingest_ts"],
+            row["ts"],
+            row["user"]["geo_country"],
+            (row["session"] or {}).get("utm") and row["session"]["utm"]["source"],
+            row["chart"] and row["chart"]["control_value"],
+            row["chart"] and row["chart"]["product_ids"],
+            row["affiliate"] and row["affiliate"]["payout_cents"],
+        )
+        for row in rows.to_pylist()
+    ]
+    assert sorted(read_by_duckdb, key=repr) == sorted(read_by_pyiceberg, key=repr)
 
 
 def test_struct_values_round_trip(settings: Settings, store: LocalLandingStore) -> None:
@@ -170,6 +188,11 @@ def test_a_rerun_over_the_same_objects_is_a_no_op(
     again = load(settings, store, HOUR)
     assert again.skipped
     assert again.snapshot_id == first.snapshot_id
+    assert (again.objects, again.lines, again.loaded_rows) == (
+        first.objects,
+        first.lines,
+        first.loaded_rows,
+    )
     assert canonical(bronze_rows(settings)) == before
 
 
@@ -305,8 +328,8 @@ def test_the_bronze_load_and_the_ingest_rejections_share_quarantine(
     good = next(iter(landed(store, HOUR).values()))[0]
     bad_key, bad_body = _bad_object(settings, good)
     store.put(bad_key, bad_body)
-    load(settings, store, HOUR)
-    ingest = load_quarantine_hour(settings, HOUR, store=store)
+    bronze, ingest = load_hour(settings, HOUR, store=store)
+    assert bronze.quarantined_rows == 4 and ingest.loaded_rows > 0
     load(settings, store, HOUR, force=True)
     stages = Counter(row["stage"] for row in quarantine_rows(settings))
     assert stages == {"ingest": ingest.loaded_rows, "bronze_load": 4}
@@ -323,3 +346,32 @@ def test_both_engines_load_identical_rows(tmp_path: Path, store: LocalLandingSto
         loaded[name] = canonical(bronze_rows(settings))
     assert len(loaded["duckdb"]) > 1000
     assert loaded["duckdb"] == loaded["arrow"]
+
+
+def test_an_s3_landing_store_loads_through_the_arrow_engine(
+    tmp_path: Path, store: LocalLandingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from streaming.landing import S3LandingStore
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    local = Settings(home=tmp_path / "local")
+    load(local, store, HOUR)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="landing")
+        s3_store = S3LandingStore(client, "landing")
+        for item in store.list("bronze/"):
+            s3_store.put(item.key, store.get(item.key))
+        remote = Settings(home=tmp_path / "remote")
+        result = load_bronze_hour(remote, HOUR, store=s3_store)
+        assert load_bronze_hour(remote, HOUR, store=s3_store).skipped
+    assert result.loaded_rows == result.lines > 1000
+    assert canonical(bronze_rows(remote)) == canonical(bronze_rows(local))

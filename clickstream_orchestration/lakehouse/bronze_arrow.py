@@ -1,18 +1,21 @@
 """The bronze path for any landing store (S3 included): objects fetched through the store,
 parsed by pyarrow's JSON reader with the bronze schema, appended in bounded chunks.
 
-pyarrow's reader is strict where the landed JSON is not (``chart.control_value`` may be a
-string, a number or a boolean): an object it refuses goes line by line through ``bronze_rows``,
-which types every value exactly as the DuckDB path does.
+pyarrow's reader is strict where the landed JSON is not: ``chart.control_value`` may be a
+string, a number or a boolean. Booleans and numbers are quoted before parsing when their text
+is canonical JSON (the text the DuckDB path stores); an object pyarrow still refuses goes line
+by line through ``bronze_rows``, which types every value exactly as the DuckDB path does.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
@@ -28,6 +31,24 @@ from clickstream_orchestration.lakehouse.tables import BRONZE_EVENTS
 from streaming.landing import LandingStore
 
 CHUNK_ROWS = 250_000
+_SCALAR_CONTROL_VALUE = re.compile(
+    rb'("control_value"\s*:\s*)(true|false|-?[0-9][0-9.eE+-]*)(?=\s*[,}])'
+)
+
+
+def _quoted(match: re.Match[bytes]) -> bytes:
+    """A boolean or number as the string of its canonical JSON text; other text unchanged
+    (pyarrow then refuses the object and the exact path types it)."""
+    value = match.group(2)
+    try:
+        canonical = orjson.dumps(orjson.loads(value))
+    except orjson.JSONDecodeError:
+        return match.group(0)
+    if canonical != value:
+        return match.group(0)
+    return match.group(1) + b'"' + value + b'"'
+
+
 _READ_SCHEMA = pa.schema(
     [pa.field(s.name, pa.string()) if pa.types.is_timestamp(s.type) else s for s in PAYLOAD_FIELDS]
 )
@@ -47,6 +68,7 @@ class ArrowObject:
 def read_object(key: str, body: bytes, hour: IngestHour) -> ArrowObject:
     try:
         text = gunzip(body)
+        text = _SCALAR_CONTROL_VALUE.sub(_quoted, text)
         payload = pa_json.read_json(io.BytesIO(text), parse_options=_PARSE_OPTIONS)
         rows = _bronze_rows(payload, key, hour)
     except (pa.ArrowException, OSError, EOFError, zlib.error):

@@ -34,9 +34,9 @@ from clickstream_orchestration.lakehouse.load_ledger import (
     ObjectOutcome,
     delete_matching,
     hour_filter,
-    listing,
+    is_loaded,
     record,
-    recorded_listing,
+    recorded_outcomes,
 )
 from clickstream_orchestration.lakehouse.quarantine_load import (
     BRONZE_LOAD,
@@ -60,7 +60,8 @@ class BronzeLoadResult:
     loaded_rows: int
     quarantined_rows: int
     skipped: bool
-    """True when the hour's objects were already loaded: nothing was written."""
+    """True when the hour's objects were already loaded: nothing was written, and the counts
+    are those the ledger recorded for that load."""
     snapshot_id: int | None
     """The target table's snapshot after the load."""
     seconds: float
@@ -106,8 +107,9 @@ def load_bronze_hour(
     ledger = ensure_table(catalog, settings, LEDGER)
     prefix = settings.landing_bronze_prefix + "/"
     objects = bronze_objects(store, settings, ingest_hour)
-    if not force and recorded_listing(ledger, ingest_hour, prefix) == listing(objects):
-        return _skipped(ingest_hour, objects, bronze, started)
+    recorded = recorded_outcomes(ledger, ingest_hour, prefix)
+    if not force and recorded is not None and is_loaded(recorded, objects):
+        return _summary(ingest_hour, recorded, bronze, started, skipped=True)
 
     keys = [item.key for item in objects]
     if engine == "duckdb":
@@ -118,7 +120,7 @@ def load_bronze_hour(
     _record_rejects(settings, catalog, ingest_hour, prefix, rejects)
     outcomes = _outcomes(objects, loaded, by_line)
     record(ledger, ingest_hour, prefix, outcomes, _now())
-    return _result(ingest_hour, outcomes, bronze, started)
+    return _summary(ingest_hour, outcomes, bronze.refresh(), started, skipped=False)
 
 
 def load_quarantine_hour(
@@ -138,8 +140,9 @@ def load_quarantine_hour(
     ledger = ensure_table(catalog, settings, LEDGER)
     prefix = settings.landing_quarantine_prefix + "/"
     objects = quarantine_objects(store, settings, ingest_hour)
-    if not force and recorded_listing(ledger, ingest_hour, prefix) == listing(objects):
-        return _skipped(ingest_hour, objects, quarantine, started)
+    recorded = recorded_outcomes(ledger, ingest_hour, prefix)
+    if not force and recorded is not None and is_loaded(recorded, objects):
+        return _summary(ingest_hour, recorded, quarantine, started, skipped=True)
 
     parsed = [parse_ingest_object(item.key, store.get(item.key), ingest_hour) for item in objects]
     replace_rows(quarantine, ingest_hour, INGEST, prefix, [row for p in parsed for row in p.rows])
@@ -148,7 +151,7 @@ def load_quarantine_hour(
     loaded = {p.key: len(p.rows) for p in parsed}
     outcomes = _outcomes(objects, loaded, parsed)
     record(ledger, ingest_hour, prefix, outcomes, _now())
-    return _result(ingest_hour, outcomes, quarantine.refresh(), started)
+    return _summary(ingest_hour, outcomes, quarantine.refresh(), started, skipped=False)
 
 
 def _load_with_duckdb(
@@ -163,10 +166,15 @@ def _load_with_duckdb(
         )
     finally:
         conn.close()
-    with table.transaction() as transaction:
-        delete_matching(transaction, hour_filter(hour))
-        if written.files:
-            transaction.add_files([f"file://{path}" for path in written.files])
+    try:
+        with table.transaction() as transaction:
+            delete_matching(transaction, hour_filter(hour))
+            if written.files:
+                transaction.add_files([f"file://{path}" for path in written.files])
+    except BaseException:
+        for path in written.files:
+            path.unlink(missing_ok=True)
+        raise
     return dict(written.loaded), written.parsed_by_line
 
 
@@ -209,33 +217,22 @@ def _outcomes(
     return outcomes
 
 
-def _result(
-    hour: IngestHour, outcomes: list[ObjectOutcome], table: Table, started: float
+def _summary(
+    hour: IngestHour,
+    outcomes: list[ObjectOutcome],
+    table: Table,
+    started: float,
+    *,
+    skipped: bool,
 ) -> BronzeLoadResult:
-    snapshot = table.refresh().current_snapshot()
+    snapshot = table.current_snapshot()
     return BronzeLoadResult(
         hour=str(hour),
         objects=len(outcomes),
         lines=sum(outcome.lines for outcome in outcomes),
         loaded_rows=sum(outcome.loaded_rows for outcome in outcomes),
         quarantined_rows=sum(outcome.quarantined_rows for outcome in outcomes),
-        skipped=False,
-        snapshot_id=snapshot.snapshot_id if snapshot else None,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _skipped(
-    hour: IngestHour, objects: list[LandedObject], table: Table, started: float
-) -> BronzeLoadResult:
-    snapshot = table.current_snapshot()
-    return BronzeLoadResult(
-        hour=str(hour),
-        objects=len(objects),
-        lines=0,
-        loaded_rows=0,
-        quarantined_rows=0,
-        skipped=True,
+        skipped=skipped,
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         seconds=time.perf_counter() - started,
     )

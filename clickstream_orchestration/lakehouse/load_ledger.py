@@ -41,24 +41,32 @@ def _entries_filter(hour: IngestHour, prefix: str) -> BooleanExpression:
     return And(hour_filter(hour), StartsWith("object_key", prefix))
 
 
-def listing(objects: Iterable[LandedObject]) -> set[tuple[str, int]]:
-    return {(item.key, item.size) for item in objects}
-
-
-def recorded_listing(ledger: Table, hour: IngestHour, prefix: str) -> set[tuple[str, int]] | None:
-    """The objects the last load of the hour consumed, or None if it was never loaded."""
+def recorded_outcomes(ledger: Table, hour: IngestHour, prefix: str) -> list[ObjectOutcome] | None:
+    """What the last load of the hour consumed and produced, or None if it never ran."""
     if ledger.current_snapshot() is None:
         return None
-    rows = (
-        ledger.scan(
-            row_filter=_entries_filter(hour, prefix), selected_fields=("object_key", "object_size")
-        )
-        .to_arrow()
-        .to_pylist()
-    )
+    rows = ledger.scan(row_filter=_entries_filter(hour, prefix)).to_arrow().to_pylist()
     if not rows:
         return None
-    return {(row["object_key"], row["object_size"]) for row in rows}
+    return [
+        ObjectOutcome(
+            row["object_key"],
+            row["object_size"],
+            row["lines"],
+            row["loaded_rows"],
+            row["quarantined_rows"],
+        )
+        for row in sorted(rows, key=lambda row: row["object_key"])
+    ]
+
+
+def is_loaded(recorded: list[ObjectOutcome] | None, objects: Iterable[LandedObject]) -> bool:
+    """Whether the recorded load consumed exactly these objects (same keys, same sizes)."""
+    if recorded is None:
+        return False
+    return {(item.key, item.size) for item in recorded} == {
+        (item.key, item.size) for item in objects
+    }
 
 
 def record(
