@@ -12,6 +12,7 @@ from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -157,11 +158,8 @@ class IngestStack(Stack):
             # START/END/REPORT lines at 1,000 requests/s would dominate the log bill.
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
         )
-        streaming.stream.grant_write(function)
-        streaming.dlq.grant_send_messages(function)
-        self.hmac_secret.grant_read(function)
-        self.api_keys_secret.grant_read(function)
-        lake.bronze.grant_put(function, f"{settings.landing_quarantine_prefix}/*")
+        for statement in self._function_permissions(lake, streaming):
+            function.add_to_role_policy(statement)
         # The CDK adds an explicit DependsOn on the role next to the GetAtt that already orders it.
         cfn_function = function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
@@ -173,6 +171,54 @@ class IngestStack(Stack):
             "a VPC would add NAT gateways or endpoints and cold-start cost for no isolation gain.",
         )
         return function
+
+    def _function_permissions(
+        self, lake: LakeStack, streaming: StreamingStack
+    ) -> list[iam.PolicyStatement]:
+        """Exactly what the ingest path does: put events, dead-letter them, quarantine them."""
+        quarantine = lake.bronze.arn_for_objects(f"{self.settings.landing_quarantine_prefix}/*")
+        return [
+            iam.PolicyStatement(
+                sid="PutEvents",
+                actions=[
+                    "kinesis:PutRecord",
+                    "kinesis:PutRecords",
+                    "kinesis:ListShards",
+                    "kinesis:DescribeStreamSummary",
+                ],
+                resources=[streaming.stream.stream_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetter",
+                actions=["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+                resources=[streaming.dlq.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptStreamAndDeadLetters",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[streaming.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="Quarantine",
+                actions=["s3:PutObject"],
+                resources=[quarantine],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptQuarantine",
+                actions=["kms:GenerateDataKey"],
+                resources=[lake.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadSecrets",
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[self.hmac_secret.secret_arn, self.api_keys_secret.secret_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptSecretsAndEnvironment",
+                actions=["kms:Decrypt"],
+                resources=[self.key.key_arn],
+            ),
+        ]
 
     def _http_api(self) -> apigw.HttpApi:
         settings = self.settings

@@ -143,8 +143,8 @@ class LakeStack(Stack):
         )
 
     def _athena_workgroup(self, config: DeploymentConfig) -> athena.CfnWorkGroup:
-        results = self.buckets["athena-results"]
-        return athena.CfnWorkGroup(
+        results = self.settings.bucket_name("athena-results")
+        workgroup = athena.CfnWorkGroup(
             self,
             "Workgroup",
             name=self.settings.athena_workgroup,
@@ -159,7 +159,7 @@ class LakeStack(Stack):
                     selected_engine_version=ATHENA_ENGINE
                 ),
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=f"s3://{results.bucket_name}/results/",
+                    output_location=f"s3://{results}/results/",
                     expected_bucket_owner=self.account,
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=self.key.key_arn
@@ -167,6 +167,8 @@ class LakeStack(Stack):
                 ),
             ),
         )
+        workgroup.node.add_dependency(self.buckets["athena-results"])
+        return workgroup
 
 
 def _lifecycle_rules(purpose: BucketPurpose) -> list[s3.LifecycleRule]:
