@@ -9,6 +9,7 @@ from aws_cdk import App, Environment, Stack, Tags
 
 from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
+from clickstream_infra.stacks.edge import EdgeStack
 from clickstream_infra.stacks.ingest import IngestStack
 from clickstream_infra.stacks.lake import LakeStack
 from clickstream_infra.stacks.observability import ObservabilityStack
@@ -40,6 +41,7 @@ class Deployment:
     warehouse: WarehouseStack
     orchestration: OrchestrationStack
     observability: ObservabilityStack
+    edge: EdgeStack | None = None
 
     @property
     def stacks(self) -> dict[str, Stack]:
@@ -77,9 +79,27 @@ def build(
         return names.stack_name(settings, purpose)
 
     common: dict[str, Any] = {"settings": settings, "config": config, "env": env}
+    edge = None
+    if settings.region != names.CLOUDFRONT_REGION:
+        edge = EdgeStack(
+            app,
+            stack_id("edge"),
+            settings=settings,
+            config=config,
+            env=Environment(account=settings.account_id, region=names.CLOUDFRONT_REGION),
+            cross_region_references=True,
+        )
     lake = LakeStack(app, stack_id("lake"), **common)
     streaming = StreamingStack(app, stack_id("streaming"), lake=lake, **common)
-    ingest = IngestStack(app, stack_id("ingest"), lake=lake, streaming=streaming, **common)
+    ingest = IngestStack(
+        app,
+        stack_id("ingest"),
+        lake=lake,
+        streaming=streaming,
+        edge=edge,
+        cross_region_references=edge is not None,
+        **common,
+    )
     warehouse = WarehouseStack(app, stack_id("warehouse"), streaming=streaming, **common)
     orchestration = OrchestrationStack(
         app,
@@ -92,4 +112,4 @@ def build(
     observability = ObservabilityStack(app, stack_id("observability"), ingest=ingest, **common)
     Tags.of(app).add("project", settings.project)
     Tags.of(app).add("stage", settings.stage)
-    return Deployment(app, lake, streaming, ingest, warehouse, orchestration, observability)
+    return Deployment(app, lake, streaming, ingest, warehouse, orchestration, observability, edge)

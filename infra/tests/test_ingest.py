@@ -8,9 +8,10 @@ from typing import Any
 from aws_cdk.assertions import Match, Template
 
 from clickstream_infra import names
-from clickstream_infra.app import Deployment
+from clickstream_infra.app import Deployment, build, new_app
 from clickstream_infra.config import DeploymentConfig
-from clickstream_infra.stacks.ingest import INGEST_ROUTES, MANAGED_RULE_GROUPS, REPO_ROOT
+from clickstream_infra.stacks.edge import MANAGED_RULE_GROUPS
+from clickstream_infra.stacks.ingest import INGEST_ROUTES, REPO_ROOT
 from streaming.settings import Settings
 
 
@@ -117,3 +118,21 @@ def test_secrets_are_generated_and_encrypted_with_the_ingest_key(
                 "GenerateSecretString": Match.object_like({"ExcludePunctuation": True}),
             },
         )
+
+
+def test_outside_us_east_1_the_web_acl_lives_in_an_edge_stack_there(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        env="aws",
+        stage="eu",
+        aws_account_id="210987654321",
+        aws_region="eu-west-1",
+    )
+    deployment = build(settings, DeploymentConfig(), app=new_app(outdir=str(tmp_path)))
+    assert deployment.edge is not None
+    assert deployment.edge.region == "us-east-1"
+    assert deployment.ingest.region == "eu-west-1"
+    Template.from_stack(deployment.edge).resource_count_is("AWS::WAFv2::WebACL", 1)
+    ingest = Template.from_stack(deployment.ingest)
+    ingest.resource_count_is("AWS::WAFv2::WebACL", 0)
+    ingest.resource_count_is("AWS::CloudFront::Distribution", 1)

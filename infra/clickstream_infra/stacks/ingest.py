@@ -16,13 +16,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from clickstream_infra import names
 from clickstream_infra.checkov import skip_check
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.common import allow_log_encryption, customer_key, encrypted_log_group
+from clickstream_infra.stacks.edge import EdgeStack, web_acl
 from clickstream_infra.stacks.lake import LakeStack
 from clickstream_infra.stacks.streaming import StreamingStack
 from streaming.settings import Settings
@@ -32,11 +32,6 @@ INGEST_PACKAGE = "streaming"
 # Third-party packages of the function: built by `make -C infra layer` before a deploy.
 LAYER_DIR = REPO_ROOT / "infra" / "build" / "ingest-layer"
 INGEST_ROUTES = ("/v1/events", "/v1/batch")
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesAmazonIpReputationList",
-)
 
 
 def function_code() -> lambda_.Code:
@@ -74,6 +69,7 @@ class IngestStack(Stack):
         config: DeploymentConfig,
         lake: LakeStack,
         streaming: StreamingStack,
+        edge: EdgeStack | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -112,7 +108,12 @@ class IngestStack(Stack):
         # are shared with SDK clients; docs/deploy.md describes rotating them by hand.
         self.function = self._function(lake, streaming)
         self.api = self._http_api()
-        self.distribution = self._distribution(lake)
+        if edge is None:
+            # CloudFront's web ACLs live in us-east-1: in that region the ingest stack holds it.
+            web_acl_arn = web_acl(self, settings, config, self.key).attr_arn
+        else:
+            web_acl_arn = edge.web_acl.attr_arn
+        self.distribution = self._distribution(lake, web_acl_arn)
 
     def _function(self, lake: LakeStack, streaming: StreamingStack) -> lambda_.Function:
         settings = self.settings
@@ -262,56 +263,7 @@ class IngestStack(Stack):
         self.stage = stage
         return api
 
-    def _web_acl(self) -> wafv2.CfnWebACL:
-        settings = self.settings
-        rules = [
-            wafv2.CfnWebACL.RuleProperty(
-                name="rate-limit-per-ip",
-                priority=0,
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=self.config.waf_rate_limit_per_ip, aggregate_key_type="IP"
-                    )
-                ),
-                visibility_config=_visibility("rate-limit-per-ip"),
-            )
-        ]
-        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
-            rules.append(
-                wafv2.CfnWebACL.RuleProperty(
-                    name=group,
-                    priority=priority,
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name=group
-                        )
-                    ),
-                    visibility_config=_visibility(group),
-                )
-            )
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            name=names.web_acl_name(settings),
-            scope="CLOUDFRONT",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=_visibility(names.web_acl_name(settings)),
-            rules=rules,
-        )
-        waf_logs = encrypted_log_group(
-            self, "WafLogs", names.waf_log_group_name(settings), self.key, self.config
-        )
-        wafv2.CfnLoggingConfiguration(
-            self,
-            "WafLogging",
-            resource_arn=acl.attr_arn,
-            log_destination_configs=[waf_logs.log_group_arn],
-        )
-        return acl
-
-    def _distribution(self, lake: LakeStack) -> cloudfront.Distribution:
+    def _distribution(self, lake: LakeStack, web_acl_arn: str) -> cloudfront.Distribution:
         api_host = Fn.select(2, Fn.split("/", self.api.api_endpoint))
         distribution = cloudfront.Distribution(
             self,
@@ -327,7 +279,7 @@ class IngestStack(Stack):
                 origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
                 response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
             ),
-            web_acl_id=self._web_acl().attr_arn,
+            web_acl_id=web_acl_arn,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,
@@ -369,11 +321,3 @@ class _AccessLogSettings:
     @property
     def format(self) -> apigateway.AccessLogFormat:
         return apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS))
-
-
-def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-    return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True,
-        metric_name=metric_name.replace("-", ""),
-        sampled_requests_enabled=True,
-    )
