@@ -18,6 +18,8 @@ class DeploymentConfig:
     # Concurrency reserved for the ingest function; new accounts may need a quota raise.
     ingest_reserved_concurrency: int = 100
     ingest_memory_mb: int = 512
+    # X-Ray active tracing samples 1 request/s + 5 % of the rest (see the costs in deploy.md).
+    ingest_active_tracing: bool = True
     # Requests per 5 minutes one client IP may send before WAF blocks it.
     waf_rate_limit_per_ip: int = 3000
     # Stage-wide HTTP API throttling.
@@ -35,6 +37,12 @@ class DeploymentConfig:
         values: dict[str, Any] = {}
         for field in fields(cls):
             if field.name in context and context[field.name] is not None:
-                default = getattr(cls, field.name)
-                values[field.name] = type(default)(context[field.name])
+                values[field.name] = _coerce(getattr(cls, field.name), context[field.name])
         return cls(**values)
+
+
+def _coerce(default: object, value: Any) -> Any:
+    """Context values from ``cdk -c`` arrive as strings."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    return type(default)(value)

@@ -34,7 +34,8 @@ def test_waf_has_the_managed_rule_groups_and_a_rate_limit(
         statement = rules[group]["Statement"]["ManagedRuleGroupStatement"]
         assert statement == {"VendorName": "AWS", "Name": group}
     assert "AWSManagedRulesKnownBadInputsRuleSet" in rules  # Log4j and friends
-    templates["ingest"].resource_count_is("AWS::WAFv2::LoggingConfiguration", 1)
+    logging = _one(templates["ingest"], "AWS::WAFv2::LoggingConfiguration")
+    assert logging["LoggingFilter"]["DefaultBehavior"] == "DROP"  # allowed requests unlogged
 
 
 def test_cloudfront_is_https_only_uncached_and_behind_the_waf(

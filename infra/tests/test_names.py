@@ -92,3 +92,14 @@ def test_the_function_resolves_the_same_names_from_its_environment(
     assert names.HMAC_SECRET_ARN_VARIABLE in variables
     assert names.API_KEYS_SECRET_ARN_VARIABLE in variables
     assert function["Properties"]["Handler"] == names.INGEST_HANDLER
+
+
+def test_deployment_knobs_come_from_cdk_context() -> None:
+    from clickstream_infra.config import DeploymentConfig
+
+    config = DeploymentConfig.from_context(
+        {"ingest_active_tracing": "false", "redshift_max_rpu": "64", "alarm_email": None}
+    )
+    assert config.ingest_active_tracing is False
+    assert config.redshift_max_rpu == 64
+    assert config.alarm_email == ""

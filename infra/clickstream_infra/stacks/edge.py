@@ -87,6 +87,21 @@ def web_acl(
         "WafLogging",
         resource_arn=acl.attr_arn,
         log_destination_configs=[waf_logs.log_group_arn],
+        # Keep only what WAF blocked or counted: logging every allowed event would cost more
+        # than the web ACL itself at the project's event rates.
+        logging_filter={
+            "DefaultBehavior": "DROP",
+            "Filters": [
+                {
+                    "Behavior": "KEEP",
+                    "Requirement": "MEETS_ANY",
+                    "Conditions": [
+                        {"ActionCondition": {"Action": "BLOCK"}},
+                        {"ActionCondition": {"Action": "COUNT"}},
+                    ],
+                }
+            ],
+        },
     )
     return acl
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import jsii
-from aws_cdk import Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -114,6 +114,12 @@ class IngestStack(Stack):
         else:
             web_acl_arn = edge.web_acl.attr_arn
         self.distribution = self._distribution(lake, web_acl_arn)
+        CfnOutput(
+            self,
+            "IngestUrl",
+            value=f"https://{self.distribution.distribution_domain_name}",
+            description="Where SDKs and servers post events (/v1/events, /v1/batch)",
+        )
 
     def _function(self, lake: LakeStack, streaming: StreamingStack) -> lambda_.Function:
         settings = self.settings
@@ -152,7 +158,11 @@ class IngestStack(Stack):
             },
             environment_encryption=self.key,
             dead_letter_queue=streaming.dlq,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=(
+                lambda_.Tracing.ACTIVE
+                if self.config.ingest_active_tracing
+                else lambda_.Tracing.PASS_THROUGH
+            ),
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,

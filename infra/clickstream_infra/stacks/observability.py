@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -84,6 +84,12 @@ class ObservabilityStack(Stack):
             alarm.add_ok_action(actions.SnsAction(self.topic))
             self.alarms[spec.name] = alarm
         self.dashboard = self._dashboard()
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.topic.topic_arn,
+            description="Subscribe on-call here (or deploy with -c alarm_email=...)",
+        )
 
     def _alarm_specs(self, ingest: IngestStack) -> list[AlarmSpec]:
         settings = self.settings

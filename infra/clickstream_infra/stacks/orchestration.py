@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -105,6 +105,12 @@ class OrchestrationStack(Stack):
             ],
         )
         self.role.add_managed_policy(policy)
+        CfnOutput(
+            self,
+            "DagsterRoleArn",
+            value=self.role.role_arn,
+            description="The role Dagster (and dbt on Athena) runs as",
+        )
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
