@@ -56,6 +56,10 @@ def delivery_log_group_name(settings: Settings) -> str:
     return f"/aws/kinesisfirehose/{settings.delivery_stream_name}"
 
 
+def invocation_dlq_name(settings: Settings) -> str:
+    return f"{settings.resource_prefix}-ingest-invocation-dlq"
+
+
 def dagster_role_name(settings: Settings) -> str:
     return f"{settings.resource_prefix}-dagster"
 

@@ -17,6 +17,7 @@ ALARMS = {
     "delivery-freshness": ("AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName"),
     "delivery-failures": ("AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName"),
     "dlq-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"),
+    "invocation-dlq-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"),
 }
 
 
@@ -47,13 +48,15 @@ def test_alarms_watch_the_resources_the_settings_name(
     watched = {
         "StreamName": settings.stream_name,
         "DeliveryStreamName": settings.delivery_stream_name,
-        "QueueName": settings.dlq_name,
         "FunctionName": names.ingest_function_name(settings),
     }
+    queues = {settings.dlq_name, names.invocation_dlq_name(settings)}
     for alarm in templates["observability"].find_resources("AWS::CloudWatch::Alarm").values():
         for dimension in alarm["Properties"]["Dimensions"]:
             if dimension["Name"] in watched:
                 assert dimension["Value"] == watched[dimension["Name"]]
+            if dimension["Name"] == "QueueName":
+                assert dimension["Value"] in queues
 
 
 def test_thresholds_of_lag_and_freshness(

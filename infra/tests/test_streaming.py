@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from clickstream_infra import names
 from clickstream_infra.stacks.streaming import bronze_prefix, error_prefix
 from streaming.landing import bronze_key
 from streaming.settings import Settings
@@ -66,6 +67,7 @@ def test_dynamic_partitioning_extracts_the_event_type_with_jq(
     assert destination["DynamicPartitioningConfiguration"]["Enabled"] is True
     processors = {p["Type"]: p for p in destination["ProcessingConfiguration"]["Processors"]}
     assert set(processors) == {"MetadataExtraction", "AppendDelimiterToRecord"}
+    assert "Parameters" not in processors["AppendDelimiterToRecord"]  # newline, the default
     parameters = {
         p["ParameterName"]: p["ParameterValue"]
         for p in processors["MetadataExtraction"]["Parameters"]
@@ -111,17 +113,18 @@ def test_failed_records_land_under_the_error_prefix(
     assert "!{firehose:error-output-type}" in destination["ErrorOutputPrefix"]
 
 
-def test_dead_letter_queue_is_encrypted_and_keeps_messages_14_days(
+def test_dead_letter_queues_are_encrypted_and_keep_messages_14_days(
     templates: dict[str, Template], settings: Settings
 ) -> None:
-    templates["streaming"].has_resource_properties(
-        "AWS::SQS::Queue",
-        {
-            "QueueName": settings.dlq_name,
-            "KmsMasterKeyId": Match.any_value(),
-            "MessageRetentionPeriod": 14 * 24 * 3600,
-        },
-    )
+    for name in (settings.dlq_name, names.invocation_dlq_name(settings)):
+        templates["streaming"].has_resource_properties(
+            "AWS::SQS::Queue",
+            {
+                "QueueName": name,
+                "KmsMasterKeyId": Match.any_value(),
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+            },
+        )
 
 
 def test_firehose_role_reads_only_the_stream_and_writes_only_bronze(

@@ -157,7 +157,7 @@ class IngestStack(Stack):
                 names.API_KEYS_SECRET_ARN_VARIABLE: self.api_keys_secret.secret_arn,
             },
             environment_encryption=self.key,
-            dead_letter_queue=streaming.dlq,
+            dead_letter_queue=streaming.invocation_dlq,
             tracing=(
                 lambda_.Tracing.ACTIVE
                 if self.config.ingest_active_tracing

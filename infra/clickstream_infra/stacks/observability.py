@@ -98,6 +98,7 @@ class ObservabilityStack(Stack):
         stream = {"StreamName": settings.stream_name}
         delivery = {"DeliveryStreamName": settings.delivery_stream_name}
         queue = {"QueueName": settings.dlq_name}
+        invocation_queue = {"QueueName": names.invocation_dlq_name(settings)}
 
         def metric(namespace: str, name: str, dims: dict[str, str], stat: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -158,6 +159,14 @@ class ObservabilityStack(Stack):
                 "dlq-depth",
                 "Events are waiting in the ingest dead-letter queue: replay them.",
                 metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, "Maximum"),
+                threshold=1,
+            ),
+            AlarmSpec(
+                "invocation-dlq-depth",
+                "Asynchronous invocations of the ingest function failed.",
+                metric(
+                    "AWS/SQS", "ApproximateNumberOfMessagesVisible", invocation_queue, "Maximum"
+                ),
                 threshold=1,
             ),
         ]

@@ -82,6 +82,20 @@ class StreamingStack(Stack):
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # Events the ingest function's own async invocations fail on (API Gateway invokes it
+        # synchronously, so this stays empty unless someone invokes it asynchronously); kept
+        # apart from the application's DLQ so that one holds only replayable events.
+        self.invocation_dlq = sqs.Queue(
+            self,
+            "InvocationDlq",
+            queue_name=names.invocation_dlq_name(settings),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            data_key_reuse=Duration.hours(1),
+            retention_period=Duration.days(config.dlq_retention_days),
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         self.delivery_log_group = encrypted_log_group(
             self, "DeliveryLogs", names.delivery_log_group_name(settings), self.key, config
         )
@@ -206,13 +220,9 @@ class StreamingStack(Stack):
                                 ),
                             ],
                         ),
+                        # a newline after each record: the NDJSON framing of the landing objects
                         firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="AppendDelimiterToRecord",
-                            parameters=[
-                                firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                    parameter_name="Delimiter", parameter_value="\\n"
-                                )
-                            ],
+                            type="AppendDelimiterToRecord"
                         ),
                     ],
                 ),
