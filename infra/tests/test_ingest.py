@@ -36,6 +36,10 @@ def test_waf_has_the_managed_rule_groups_and_a_rate_limit(
     assert "AWSManagedRulesKnownBadInputsRuleSet" in rules  # Log4j and friends
     logging = _one(templates["ingest"], "AWS::WAFv2::LoggingConfiguration")
     assert logging["LoggingFilter"]["DefaultBehavior"] == "DROP"  # allowed requests unlogged
+    (destination,) = logging["LogDestinationConfigs"]
+    # WAF rejects the log group's Arn attribute (it ends in ":*"): the ARN is built by name.
+    assert "Fn::GetAtt" not in str(destination)
+    assert ":log-group:" in str(destination)
 
 
 def test_cloudfront_is_https_only_uncached_and_behind_the_waf(

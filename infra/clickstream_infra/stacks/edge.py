@@ -7,7 +7,7 @@ ingest stack references across regions.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -86,7 +86,15 @@ def web_acl(
         scope,
         "WafLogging",
         resource_arn=acl.attr_arn,
-        log_destination_configs=[waf_logs.log_group_arn],
+        # WAF takes the log group's ARN without the ":*" suffix of its Arn attribute.
+        log_destination_configs=[
+            Stack.of(scope).format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=waf_logs.log_group_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        ],
         # Keep only what WAF blocked or counted: logging every allowed event would cost more
         # than the web ACL itself at the project's event rates.
         logging_filter={
