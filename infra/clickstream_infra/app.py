@@ -25,6 +25,8 @@ FEATURE_FLAGS = {
     "@aws-cdk/core:checkSecretUsage": True,
     "@aws-cdk/aws-lambda:recognizeLayerVersion": True,
     "@aws-cdk/aws-kms:reduceCrossAccountRegionPolicyScope": True,
+    # Stacks reference each other through exports, which protect the producer from removal.
+    "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
 
 

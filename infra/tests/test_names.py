@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from clickstream_infra import names
+from clickstream_infra.app import Deployment
 from clickstream_infra.stacks.ingest import function_environment
 from clickstream_infra.stacks.lake import BUCKET_PURPOSES
 from streaming.settings import Settings
@@ -103,3 +104,10 @@ def test_deployment_knobs_come_from_cdk_context() -> None:
     assert config.ingest_active_tracing is False
     assert config.redshift_max_rpu == 64
     assert config.alarm_email == ""
+
+
+def test_synthesis_raises_no_warnings_or_errors(deployment: Deployment) -> None:
+    for stack in deployment.stacks.values():
+        annotations = Annotations.from_stack(stack)
+        assert annotations.find_warning("*", Match.any_value()) == [], stack.stack_name
+        assert annotations.find_error("*", Match.any_value()) == [], stack.stack_name
