@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import jsii
-from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Fn, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -35,9 +35,16 @@ INGEST_ROUTES = ("/v1/events", "/v1/batch")
 
 
 def function_code() -> lambda_.Code:
-    """The repository root, limited to the ``streaming`` package (handler, schemas, settings)."""
-    others = sorted(path.name for path in REPO_ROOT.iterdir() if path.name != INGEST_PACKAGE)
-    return lambda_.Code.from_asset(str(REPO_ROOT), exclude=[*others, "**/__pycache__", "**/*.pyc"])
+    """The repository root, limited to the ``streaming`` package (handler, schemas, settings).
+
+    Git-style patterns: excluded directories are never walked, and the asset's hash depends on
+    the package alone, not on what else a checkout holds (.venv, .clickstream, ...).
+    """
+    return lambda_.Code.from_asset(
+        str(REPO_ROOT),
+        ignore_mode=IgnoreMode.GIT,
+        exclude=["/*", f"!/{INGEST_PACKAGE}", "__pycache__/", "*.pyc"],
+    )
 
 
 def layer_code() -> lambda_.Code:
@@ -172,8 +179,7 @@ class IngestStack(Stack):
         for statement in self._function_permissions(lake, streaming):
             function.add_to_role_policy(statement)
         # The CDK adds an explicit DependsOn on the role next to the GetAtt that already orders it.
-        cfn_function = function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function: lambda_.CfnFunction = function.node.default_child  # type: ignore[assignment]
         cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         skip_check(
             function,
