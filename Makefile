@@ -14,7 +14,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test dev bench lint format lock clean distclean
+.PHONY: help demo test dev bench lint format lock clean distclean infra-check
 
 help:
 	@echo "make demo   run the main job on the local default"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench  benchmarks: a table of figures against goals and baselines"
 	@echo "make lint   ruff check and format check"
 	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml"
+	@echo "make infra-check  synth, cfn-lint, checkov and tests of the AWS deployment (infra/)"
 	@echo "make clean  remove local state (.clickstream/); distclean also removes .venv"
 
 $(INSTALLED): pyproject.toml requirements/lock.txt
@@ -40,6 +41,11 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	$(MAKE) infra-check
+
+# The AWS deployment, offline, in its own environments under infra/ (see infra/Makefile).
+infra-check:
+	$(MAKE) -C infra check PYTHON="$(PYTHON)"
 
 dev: $(INSTALLED)
 	$(BIN)/clickstream dev

@@ -1,0 +1,48 @@
+"""Deployment knobs that are not application settings; overridable with ``cdk -c key=value``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    # Athena refuses a query once it has scanned this much (the workgroup's cost guard).
+    athena_bytes_scanned_cutoff_per_query: int = 10 * GIB
+    # Redshift Serverless capacity in RPUs (8 is the smallest base).
+    redshift_base_rpu: int = 8
+    redshift_max_rpu: int = 32
+    # Concurrency reserved for the ingest function; new accounts may need a quota raise.
+    ingest_reserved_concurrency: int = 100
+    ingest_memory_mb: int = 512
+    # X-Ray active tracing samples 1 request/s + 5 % of the rest (see the costs in deploy.md).
+    ingest_active_tracing: bool = True
+    # Requests per 5 minutes one client IP may send before WAF blocks it.
+    waf_rate_limit_per_ip: int = 3000
+    # Stage-wide HTTP API throttling.
+    api_rate_limit_per_second: int = 2000
+    api_burst_limit: int = 4000
+    kinesis_retention_hours: int = 24
+    # Log retention (a member of aws_logs.RetentionDays) and dead-letter retention.
+    log_retention: str = "ONE_YEAR"
+    dlq_retention_days: int = 14
+    # Optional e-mail address subscribed to the alarm topic.
+    alarm_email: str = ""
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> DeploymentConfig:
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            if field.name in context and context[field.name] is not None:
+                values[field.name] = _coerce(getattr(cls, field.name), context[field.name])
+        return cls(**values)
+
+
+def _coerce(default: object, value: Any) -> Any:
+    """Context values from ``cdk -c`` arrive as strings."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    return type(default)(value)

@@ -1,0 +1,1 @@
+"""One module per stack; ``clickstream_infra.app`` wires them together."""
