@@ -7,7 +7,10 @@ import typer
 from clickstream_orchestration.commands.config import show_config
 from clickstream_orchestration.commands.demo import demo
 from clickstream_orchestration.commands.dev import dev
+from clickstream_orchestration.commands.dlq import replay as dlq_replay
 from clickstream_orchestration.commands.generate import generate
+from clickstream_orchestration.commands.ingest import serve as ingest_serve
+from clickstream_orchestration.commands.send import send
 
 app = typer.Typer(
     name="clickstream",
@@ -19,6 +22,15 @@ app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("dev")(dev)
 app.command("config")(show_config)
+app.command("send")(send)
+
+ingest_app = typer.Typer(help="The HTTP ingest.", no_args_is_help=True)
+ingest_app.command("serve")(ingest_serve)
+app.add_typer(ingest_app, name="ingest")
+
+dlq_app = typer.Typer(help="The ingest's dead-letter queue.", no_args_is_help=True)
+dlq_app.command("replay")(dlq_replay)
+app.add_typer(dlq_app, name="dlq")
 
 
 @app.callback()

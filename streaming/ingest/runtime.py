@@ -1,0 +1,58 @@
+"""The ingest's moving parts built from settings: core, producer, dead letters, quarantine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streaming.aws_clients import client
+from streaming.ingest.core import IngestCore
+from streaming.ingest.http_contract import IngestService
+from streaming.ingest.quarantine import QuarantineWriter
+from streaming.landing import LandingStore, landing_store
+from streaming.producer.dead_letters import DeadLetterQueue
+from streaming.producer.kinesis import KinesisProducer
+from streaming.producer.records import RecordSink
+from streaming.settings import Settings
+
+SENDER_THREADS = 4
+
+
+@dataclass
+class Runtime:
+    service: IngestService
+    sink: RecordSink
+    quarantine: QuarantineWriter
+
+    def close(self) -> None:
+        """Deliver what is buffered, then stop."""
+        self.sink.close()
+        self.quarantine.close()
+
+
+def kinesis_producer(
+    settings: Settings, *, with_dead_letters: bool = True, senders: int = SENDER_THREADS
+) -> KinesisProducer:
+    """A producer on the configured stream; botocore's own retries are off (it retries itself)."""
+    kinesis = client(
+        settings,
+        "kinesis",
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max(10, senders * 2),
+    )
+    dead_letters = (
+        DeadLetterQueue.named(client(settings, "sqs"), settings.dlq_name)
+        if with_dead_letters
+        else None
+    )
+    return KinesisProducer(
+        kinesis, settings.stream_name, settings.producer, dead_letters=dead_letters, senders=senders
+    )
+
+
+def build_runtime(
+    settings: Settings, *, sink: RecordSink | None = None, store: LandingStore | None = None
+) -> Runtime:
+    sink = sink if sink is not None else kinesis_producer(settings)
+    quarantine = QuarantineWriter(store if store is not None else landing_store(settings), settings)
+    core = IngestCore(settings.ingest, settings.hmac_key)
+    return Runtime(IngestService(settings.ingest, core, sink, quarantine), sink, quarantine)
