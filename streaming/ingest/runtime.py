@@ -15,6 +15,9 @@ from streaming.producer.records import RecordSink
 from streaming.settings import Settings
 
 SENDER_THREADS = 4
+LOCAL_SENDER_THREADS = 1
+"""moto's Kinesis numbers a shard's records without a lock: concurrent PutRecords calls to one
+shard can get the same sequence number and overwrite each other, so locally one call at a time."""
 
 
 @dataclass
@@ -30,9 +33,11 @@ class Runtime:
 
 
 def kinesis_producer(
-    settings: Settings, *, with_dead_letters: bool = True, senders: int = SENDER_THREADS
+    settings: Settings, *, with_dead_letters: bool = True, senders: int | None = None
 ) -> KinesisProducer:
     """A producer on the configured stream; botocore's own retries are off (it retries itself)."""
+    if senders is None:
+        senders = LOCAL_SENDER_THREADS if settings.env == "local" else SENDER_THREADS
     kinesis = client(
         settings,
         "kinesis",

@@ -110,17 +110,20 @@ def replay_dead_letters(
     producer: KinesisProducer,
     *,
     round_messages: int = 500,
-    visibility_timeout_s: int = 120,
+    visibility_timeout_s: int = 300,
+    wait_time_s: int = 1,
     max_messages: int | None = None,
 ) -> ReplayReport:
     """Re-send every dead-lettered record to the stream; delete each message once acked.
 
     ``producer`` should have no dead-letter queue of its own, so that a record the stream still
-    refuses stays in this queue. Unreadable messages are left in the queue and counted.
+    refuses stays in this queue. Messages received are hidden for ``visibility_timeout_s`` so a
+    run sees each once; those still refused, or unreadable, are made visible again at the end.
     """
     report = ReplayReport()
+    kept: list[str] = []
     while max_messages is None or report.received < max_messages:
-        messages = _receive_round(dlq, round_messages, visibility_timeout_s)
+        messages = _receive_round(dlq, round_messages, visibility_timeout_s, wait_time_s)
         if not messages:
             break
         report.received += len(messages)
@@ -130,30 +133,39 @@ def replay_dead_letters(
                 readable.append((message["ReceiptHandle"], record_from_body(message["Body"])))
             except ValueError:
                 report.unreadable += 1
+                kept.append(message["ReceiptHandle"])
         acks = producer.submit([record for _, record in readable]).result() if readable else []
-        done = [
-            handle
-            for (handle, _), ack in zip(readable, acks, strict=True)
-            if ack.destination == KINESIS
-        ]
+        done: list[str] = []
+        for (handle, _), ack in zip(readable, acks, strict=True):
+            (done if ack.destination == KINESIS else kept).append(handle)
         report.replayed += len(done)
         report.failed += len(readable) - len(done)
-        for start in range(0, len(done), MAX_BATCH_ENTRIES):
-            entries = [
-                {"Id": str(n), "ReceiptHandle": handle}
-                for n, handle in enumerate(done[start : start + MAX_BATCH_ENTRIES])
-            ]
+        for entries in _entries(done):
             dlq.client.delete_message_batch(QueueUrl=dlq.queue_url, Entries=entries)
+    for entries in _entries(kept, VisibilityTimeout=0):
+        dlq.client.change_message_visibility_batch(QueueUrl=dlq.queue_url, Entries=entries)
     return report
 
 
-def _receive_round(dlq: DeadLetterQueue, limit: int, visibility_timeout_s: int) -> list[Any]:
+def _entries(handles: list[str], **extra: Any) -> list[list[dict[str, Any]]]:
+    return [
+        [
+            {"Id": str(n), "ReceiptHandle": handle, **extra}
+            for n, handle in enumerate(handles[start : start + MAX_BATCH_ENTRIES])
+        ]
+        for start in range(0, len(handles), MAX_BATCH_ENTRIES)
+    ]
+
+
+def _receive_round(
+    dlq: DeadLetterQueue, limit: int, visibility_timeout_s: int, wait_time_s: int
+) -> list[Any]:
     messages: list[Any] = []
     while len(messages) < limit:
         response = dlq.client.receive_message(
             QueueUrl=dlq.queue_url,
             MaxNumberOfMessages=min(MAX_BATCH_ENTRIES, limit - len(messages)),
-            WaitTimeSeconds=0 if messages else 1,
+            WaitTimeSeconds=0 if messages else wait_time_s,
             VisibilityTimeout=visibility_timeout_s,
         )
         batch = response.get("Messages", [])
