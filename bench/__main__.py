@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bench import generator_bench
+from bench import generator_bench, ingest_bench
 from bench.report import Report
 
 
 def main() -> None:
     report = Report("clickstream benchmarks")
     generator_bench.run(report)
+    ingest_bench.run(report)
     report.print()
     path = report.write("latest")
     print(f"results written to {path} and {path.with_suffix('.md')}")

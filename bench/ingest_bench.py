@@ -1,0 +1,301 @@
+"""Ingest throughput: the core alone, the HTTP server with the sink excluded, and end to end
+through a local Kinesis (moto).
+
+The core figure is single-process, single-thread: parse, validate (jsonschema-rs), consent,
+enrich and serialize each generator event, against the reference Python ``jsonschema``
+(Draft 2020-12 with its format checker) plus ``json.loads`` on the same events. The HTTP
+figures run the server in a subprocess (uvicorn with uvloop and httptools) and a load client
+(httpx, async, several connections) in this process, on the same machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+
+from bench.report import Report, Row, median_of
+from streaming.aws_clients import client
+from streaming.enrichment import RequestContext
+from streaming.generator import TrafficConfig
+from streaming.generator.sinks.jsonl import write_jsonl
+from streaming.ingest.core import IngestCore
+from streaming.schema_registry import INGEST_EVENT, default_registry
+from streaming.settings import IngestSettings, LocalAwsSettings, Settings
+
+CORE_EVENTS = 100_000
+REFERENCE_EVENTS = 5_000
+HTTP_BATCH = 100
+HTTP_CONNECTIONS = 16
+HTTP_EVENTS = 200_000
+E2E_EVENTS = 20_000
+SERVER_WORKERS = 1
+
+
+def generator_lines(events: int, seed: int = 7) -> list[bytes]:
+    config = TrafficConfig(events=events, seed=seed, start=datetime(2026, 11, 1, tzinfo=UTC))
+    buffer = io.BytesIO()
+    write_jsonl(config, buffer)
+    return buffer.getvalue().splitlines()
+
+
+# --- the core ---------------------------------------------------------------------------------
+
+
+def core_rate(lines: list[bytes]) -> float:
+    core = IngestCore(IngestSettings(), b"k" * 32)
+    request = RequestContext(received_at_ms=1, client_ip="203.0.113.0", viewer_country="IL")
+    started = time.perf_counter()
+    for start in range(0, len(lines), HTTP_BATCH):
+        core.process([orjson.loads(line) for line in lines[start : start + HTTP_BATCH]], request)
+    return len(lines) / (time.perf_counter() - started)
+
+
+def reference_rate(lines: list[bytes]) -> float:
+    import jsonschema
+
+    schema = default_registry().get(INGEST_EVENT, "1.0.0").document
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    started = time.perf_counter()
+    for line in lines:
+        validator.is_valid(json.loads(line))
+    return len(lines) / (time.perf_counter() - started)
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up")
+        time.sleep(0.1)
+
+
+@contextmanager
+def ingest_server(home: Path, sink: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    port = free_port()
+    environment = os.environ | {"CLICKSTREAM_HOME": str(home)} | (env or {})
+    command = [
+        sys.executable,
+        "-m",
+        "bench.ingest_server",
+        "--port",
+        str(port),
+        "--workers",
+        str(SERVER_WORKERS),
+        "--sink",
+        sink,
+    ]
+    process = subprocess.Popen(command, env=environment)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/healthz")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def batch_bodies(lines: list[bytes]) -> list[tuple[bytes, int]]:
+    return [
+        (
+            b'{"events":[' + b",".join(lines[start : start + HTTP_BATCH]) + b"]}",
+            len(lines[start : start + HTTP_BATCH]),
+        )
+        for start in range(0, len(lines), HTTP_BATCH)
+    ]
+
+
+async def _load(url: str, bodies: list[tuple[bytes, int]]) -> tuple[float, list[float], int]:
+    """Events/s, request latencies (s), and events the ingest accepted."""
+    queue = list(reversed(bodies))
+    latencies: list[float] = []
+    accepted = 0
+    headers = {"content-type": "application/json", "x-forwarded-for": "203.0.113.77"}
+    limits = httpx.Limits(max_connections=HTTP_CONNECTIONS)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+
+        async def worker() -> None:
+            nonlocal accepted
+            while queue:
+                body, _ = queue.pop()
+                sent = time.perf_counter()
+                response = await client.post(url + "/v1/batch", content=body, headers=headers)
+                latencies.append(time.perf_counter() - sent)
+                if response.status_code != 200:
+                    raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
+                accepted += orjson.loads(response.content)["accepted"]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(HTTP_CONNECTIONS)))
+        elapsed = time.perf_counter() - started
+    return sum(events for _, events in bodies) / elapsed, latencies, accepted
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def http_runs(url: str, bodies: list[tuple[bytes, int]], runs: int) -> tuple[float, float, float]:
+    asyncio.run(_load(url, bodies[: max(1, len(bodies) // 10)]))  # warm-up
+    results = [asyncio.run(_load(url, bodies)) for _ in range(runs)]
+    rate = statistics.median(result[0] for result in results)
+    p50 = statistics.median(percentile(result[1], 0.50) for result in results)
+    p99 = statistics.median(percentile(result[1], 0.99) for result in results)
+    return rate, p50 * 1000, p99 * 1000
+
+
+# --- end to end through moto ------------------------------------------------------------------
+
+
+@contextmanager
+def moto_server() -> Iterator[int]:
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("moto_server")),
+        "-H",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/moto-api/")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def stream_count(settings: Settings) -> int:
+    kinesis = client(settings, "kinesis")
+    name = settings.stream_name
+    total = 0
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            total += len(page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return total
+
+
+def end_to_end(home: Path, lines: list[bytes], runs: int) -> tuple[float, float, float, int, int]:
+    with moto_server() as port:
+        rates: list[float] = []
+        p50s: list[float] = []
+        p99s: list[float] = []
+        accepted = landed = 0
+        for run in range(runs):
+            stage = f"bench{run}"
+            settings = Settings(home=home, stage=stage, local_aws=LocalAwsSettings(port=port))
+            client(settings, "kinesis").create_stream(StreamName=settings.stream_name, ShardCount=2)
+            client(settings, "sqs").create_queue(QueueName=settings.dlq_name)
+            env = {"CLICKSTREAM_STAGE": stage, "CLICKSTREAM_LOCAL_AWS__PORT": str(port)}
+            with ingest_server(home, "kinesis", env) as url:
+                rate, latencies, accepted = asyncio.run(_load(url, batch_bodies(lines)))
+            landed = stream_count(settings)
+            rates.append(rate)
+            p50s.append(percentile(latencies, 0.5) * 1000)
+            p99s.append(percentile(latencies, 0.99) * 1000)
+        return (
+            statistics.median(rates),
+            statistics.median(p50s),
+            statistics.median(p99s),
+            accepted,
+            landed,
+        )
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def run(report: Report, *, runs: int = 3) -> None:
+    lines = generator_lines(CORE_EVENTS)
+    ours = median_of(runs, lambda: core_rate(lines))
+    reference = median_of(runs, lambda: reference_rate(lines[:REFERENCE_EVENTS]))
+    report.add(
+        Row(
+            "ingest core, validate + consent + enrich + serialize, 1 thread",
+            ours,
+            "events/s",
+            peer=reference,
+            peer_name="python jsonschema + json.loads",
+            goal=">= 150 k/s and >= 40x",
+            met=ours >= 150_000 and ours / reference >= 40,
+            note=f"{CORE_EVENTS:,} generator events; reference on the first {REFERENCE_EVENTS:,}",
+        )
+    )
+    with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as scratch:
+        home = Path(scratch)
+        http_lines = generator_lines(HTTP_EVENTS, seed=8)
+        with ingest_server(home, "null") as url:
+            rate, p50, p99 = http_runs(url, batch_bodies(http_lines), runs)
+        workers = f"uvicorn {SERVER_WORKERS} worker, uvloop + httptools"
+        report.add(
+            Row(
+                f"HTTP POST /v1/batch ({HTTP_BATCH} events), sink excluded",
+                rate,
+                "events/s",
+                goal=">= 30 k/s on 2 cores",
+                met=rate >= 30_000,
+                note=f"{workers}; client in the same machine, {HTTP_CONNECTIONS} connections",
+            )
+        )
+        report.add(Row("HTTP /v1/batch latency p50, sink excluded", p50, "ms"))
+        report.add(Row("HTTP /v1/batch latency p99, sink excluded", p99, "ms"))
+        e2e_lines = generator_lines(E2E_EVENTS, seed=9)
+        rate, p50, p99, accepted, landed = end_to_end(home, e2e_lines, runs)
+        report.add(
+            Row(
+                "HTTP /v1/batch end to end into local Kinesis (moto)",
+                rate,
+                "events/s",
+                note=f"{accepted:,} accepted, {landed:,} read back from the stream; "
+                f"p50 {p50:.0f} ms, p99 {p99:.0f} ms per request",
+            )
+        )
+
+
+def main() -> None:
+    report = Report("ingest benchmarks")
+    run(report)
+    report.print()
+
+
+if __name__ == "__main__":
+    main()
