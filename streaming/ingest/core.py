@@ -4,7 +4,8 @@ Shared by the HTTP server and the Lambda handler. For each event, in this order:
 
 1. not a JSON object → rejected (``not_an_object``);
 2. ``user.consent.analytics`` is ``false`` → discarded: stored nowhere, only counted;
-3. larger than ``max_event_bytes`` as compact JSON → rejected (``event_too_large``);
+3. larger than ``max_event_bytes`` as compact JSON → rejected (``event_too_large``), whatever
+   else is wrong with it;
 4. a ``schema_version`` of an unknown MODEL → rejected (``unsupported_version``);
 5. schema violations → rejected (``schema_violation``) with every violation;
 6. otherwise enriched (:func:`streaming.enrichment.enrich`) into a producer record keyed by
@@ -42,6 +43,10 @@ SCHEMA_VIOLATION = "schema_violation"
 REJECTION_REASONS = (NOT_AN_OBJECT, EVENT_TOO_LARGE, UNSUPPORTED_VERSION, SCHEMA_VIOLATION)
 CONSENT_OFF = "consent_off"
 _VERSION_CACHE_LIMIT = 64
+CLIENT_ONLY_BYTES = 512
+"""More than what a client event holds that its producer record does not (``user.consent``, a
+client user hash longer than the re-keyed one): a record this much under the size limit proves
+the event under it without serializing the event again."""
 _JSON_TYPES = {
     list: "an array",
     str: "a string",
@@ -73,13 +78,21 @@ class Violation:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Rejection:
+    reason: str
+    violations: list[Violation]
+    raw: bytes
+    """The event as compact JSON."""
+
+
 @dataclass(slots=True)
 class EventResult:
     index: int
     status: str
     event_id: str | None = None
     reason: str | None = None
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[Violation] | None = None
 
     def answer(self) -> dict[str, Any]:
         answer: dict[str, Any] = {"index": self.index, "status": self.status}
@@ -87,7 +100,7 @@ class EventResult:
             answer["event_id"] = self.event_id
         if self.reason is not None:
             answer["reason"] = self.reason
-            answer["errors"] = [violation.answer() for violation in self.violations]
+            answer["errors"] = [violation.answer() for violation in self.violations or ()]
         return answer
 
 
@@ -127,72 +140,54 @@ class IngestCore:
         return processed
 
     def _one(self, index: int, event: Any, request: RequestContext, out: Processed) -> None:
-        if not isinstance(event, dict):
-            kind = _JSON_TYPES.get(type(event), type(event).__name__)
-            violation = Violation("", "type", f"an event must be a JSON object, not {kind}")
-            self._reject(
-                out,
-                index,
-                event,
-                raw=orjson.dumps(event),
-                reason=NOT_AN_OBJECT,
-                violations=[violation],
-                request=request,
-            )
-            return
-        if _consent_off(event):
+        if isinstance(event, dict) and _consent_off(event):
             out.results.append(EventResult(index, DISCARDED))
             out.discarded += 1
             return
-        raw = orjson.dumps(event)
+        verdict = self._check(event)
+        if isinstance(verdict, _Rejection):
+            self._reject(out, index, event, verdict, request)
+            return
+        payload = enrich(event, request=request, schema=verdict, hmac_key=self.hmac_key)
+        data = orjson.dumps(payload)
         limit = self.settings.max_event_bytes
-        if len(raw) > limit:
-            message = f"the event is {len(raw)} bytes as compact JSON; the limit is {limit}"
-            violation = Violation("", "maxEventBytes", message)
-            self._reject(
-                out,
-                index,
-                event,
-                raw=raw,
-                reason=EVENT_TOO_LARGE,
-                violations=[violation],
-                request=request,
-            )
-            return
-        version = event.get("schema_version")
+        if len(data) + CLIENT_ONLY_BYTES > limit:  # only then can the client event be too large
+            raw = orjson.dumps(event)
+            if len(raw) > limit:
+                self._reject(out, index, event, self._too_large(raw), request)
+                return
+        out.records.append(StreamRecord(data, partition_key(payload)))
+        out.results.append(EventResult(index, ACCEPTED, event_id=payload["event_id"]))
+        out.accepted += 1
+
+    def _check(self, event: Any) -> RegisteredSchema | _Rejection:
+        """The schema that accepts the event, or why it is rejected (size before schema)."""
+        if not isinstance(event, dict):
+            kind = _JSON_TYPES.get(type(event), type(event).__name__)
+            message = f"an event must be a JSON object, not {kind}"
+            return _Rejection(NOT_AN_OBJECT, [Violation("", "type", message)], orjson.dumps(event))
         try:
-            schema = self._schema(version)
+            schema = self._schema(event.get("schema_version"))
         except UnknownSchemaError as error:
-            violation = Violation("/schema_version", "schema_version", str(error))
-            self._reject(
-                out,
-                index,
-                event,
-                raw=raw,
-                reason=UNSUPPORTED_VERSION,
-                violations=[violation],
-                request=request,
-            )
-            return
-        if not schema.is_valid(event):
+            reason = UNSUPPORTED_VERSION
+            violations = [Violation("/schema_version", "schema_version", str(error))]
+        else:
+            if schema.is_valid(event):
+                return schema
+            reason = SCHEMA_VIOLATION
             violations = [
                 Violation(issue.pointer, issue.keyword, issue.message)
                 for issue in schema.issues(event)
             ]
-            self._reject(
-                out,
-                index,
-                event,
-                raw=raw,
-                reason=SCHEMA_VIOLATION,
-                violations=violations,
-                request=request,
-            )
-            return
-        payload = enrich(event, request=request, schema=schema, hmac_key=self.hmac_key)
-        out.records.append(StreamRecord(orjson.dumps(payload), partition_key(payload)))
-        out.results.append(EventResult(index, ACCEPTED, event_id=payload["event_id"]))
-        out.accepted += 1
+        raw = orjson.dumps(event)
+        if len(raw) > self.settings.max_event_bytes:
+            return self._too_large(raw)
+        return _Rejection(reason, violations, raw)
+
+    def _too_large(self, raw: bytes) -> _Rejection:
+        limit = self.settings.max_event_bytes
+        message = f"the event is {len(raw)} bytes as compact JSON; the limit is {limit}"
+        return _Rejection(EVENT_TOO_LARGE, [Violation("", "maxEventBytes", message)], raw)
 
     def _schema(self, version: object) -> RegisteredSchema:
         key = version if isinstance(version, str) else None
@@ -208,25 +203,25 @@ class IngestCore:
         out: Processed,
         index: int,
         event: Any,
-        *,
-        raw: bytes,
-        reason: str,
-        violations: list[Violation],
+        rejection: _Rejection,
         request: RequestContext,
     ) -> None:
         scrubbed, changed = scrub_ips(event)
         out.quarantined.append(
             quarantine_record(
-                orjson.dumps(scrubbed) if changed else raw,
-                [violation.quarantine_reason() for violation in violations],
+                orjson.dumps(scrubbed) if changed else rejection.raw,
+                [violation.quarantine_reason() for violation in rejection.violations],
                 received_at_ms=request.received_at_ms,
                 source=request.source,
-                kind=reason,
+                kind=rejection.reason,
                 payload_cap=self.settings.quarantine_payload_bytes,
             )
         )
-        out.results.append(EventResult(index, REJECTED, reason=reason, violations=violations))
-        out.rejected_by_reason[reason] = out.rejected_by_reason.get(reason, 0) + 1
+        out.results.append(
+            EventResult(index, REJECTED, reason=rejection.reason, violations=rejection.violations)
+        )
+        reasons = out.rejected_by_reason
+        reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
 
 
 def _consent_off(event: dict[str, Any]) -> bool:

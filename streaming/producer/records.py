@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 KINESIS = "kinesis"
 DLQ = "dlq"
@@ -13,8 +13,7 @@ FAILED = "failed"
 Destination = Literal["kinesis", "dlq", "failed"]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
+class StreamRecord(NamedTuple):
     """One producer record: the JSON bytes and the partition key they go to the stream with."""
 
     data: bytes
