@@ -27,7 +27,7 @@ class QuarantineWriter:
         store: LandingStore,
         settings: Settings,
         *,
-        linger_s: float = 0.02,
+        linger_s: float = 0.005,
         max_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.store = store
