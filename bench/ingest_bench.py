@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,10 +101,26 @@ def wait_for(url: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its direct children (uvicorn's workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0
+    for process in (pid, *map(int, children)):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
 def ingest_server(
     home: Path, sink: str, env: dict[str, str] | None = None, workers: int = 1
-) -> Iterator[str]:
+) -> Iterator[Server]:
     port = free_port()
     environment = os.environ | {"CLICKSTREAM_HOME": str(home)} | (env or {})
     command = [
@@ -121,7 +138,7 @@ def ingest_server(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(url + "/healthz")
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -168,13 +185,32 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def http_runs(url: str, bodies: list[tuple[bytes, int]], runs: int) -> tuple[float, float, float]:
-    asyncio.run(_load(url, bodies[: max(1, len(bodies) // 10)]))  # warm-up
-    results = [asyncio.run(_load(url, bodies)) for _ in range(runs)]
-    rate = statistics.median(result[0] for result in results)
-    p50 = statistics.median(percentile(result[1], 0.50) for result in results)
-    p99 = statistics.median(percentile(result[1], 0.99) for result in results)
-    return rate, p50 * 1000, p99 * 1000
+@dataclass
+class HttpFigures:
+    rate: float
+    """Events/s, wall clock."""
+    per_server_cpu_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def http_runs(server: Server, bodies: list[tuple[bytes, int]], runs: int) -> HttpFigures:
+    asyncio.run(_load(server.url, bodies[: max(1, len(bodies) // 10)]))  # warm-up
+    rates, per_cpu, p50s, p99s = [], [], [], []
+    events = sum(count for _, count in bodies)
+    for _ in range(runs):
+        before = cpu_seconds(server.pid)
+        rate, latencies, _ = asyncio.run(_load(server.url, bodies))
+        per_cpu.append(events / (cpu_seconds(server.pid) - before))
+        rates.append(rate)
+        p50s.append(percentile(latencies, 0.50) * 1000)
+        p99s.append(percentile(latencies, 0.99) * 1000)
+    return HttpFigures(
+        statistics.median(rates),
+        statistics.median(per_cpu),
+        statistics.median(p50s),
+        statistics.median(p99s),
+    )
 
 
 # --- end to end through moto ------------------------------------------------------------------
@@ -228,8 +264,8 @@ def end_to_end(home: Path, lines: list[bytes], runs: int) -> tuple[float, float,
             client(settings, "kinesis").create_stream(StreamName=settings.stream_name, ShardCount=2)
             client(settings, "sqs").create_queue(QueueName=settings.dlq_name)
             env = {"CLICKSTREAM_STAGE": stage, "CLICKSTREAM_LOCAL_AWS__PORT": str(port)}
-            with ingest_server(home, "kinesis", env) as url:
-                rate, latencies, accepted = asyncio.run(_load(url, batch_bodies(lines)))
+            with ingest_server(home, "kinesis", env) as server:
+                rate, latencies, accepted = asyncio.run(_load(server.url, batch_bodies(lines)))
             landed = stream_count(settings)
             rates.append(rate)
             p50s.append(percentile(latencies, 0.5) * 1000)
@@ -267,18 +303,27 @@ def run(report: Report, *, runs: int = 3) -> None:
         home = Path(scratch)
         bodies = batch_bodies(generator_lines(HTTP_EVENTS, seed=8))
         for workers in (1, 2):
-            with ingest_server(home, "null", workers=workers) as url:
-                rate, p50, p99 = http_runs(url, bodies, runs)
+            with ingest_server(home, "null", workers=workers) as server:
+                figures = http_runs(server, bodies, runs)
             setup = f"uvicorn {workers} worker{'s' if workers > 1 else ''}"
             report.add(
                 Row(
                     f"HTTP POST /v1/batch ({HTTP_BATCH} events), sink excluded, {setup}",
-                    rate,
+                    figures.rate,
                     "events/s",
                     goal=">= 30 k/s on 2 cores",
-                    met=rate >= 30_000,
-                    note=f"uvloop + httptools; httpx load client on the same 2 cores, "
-                    f"{HTTP_CONNECTIONS} connections; request p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+                    met=figures.rate >= 30_000,
+                    note=f"wall clock, load client (httpx, {HTTP_CONNECTIONS} connections) on "
+                    f"the same cores; request p50 {figures.p50_ms:.1f} ms, "
+                    f"p99 {figures.p99_ms:.1f} ms",
+                )
+            )
+            report.add(
+                Row(
+                    f"HTTP POST /v1/batch, sink excluded, {setup}, per server CPU-second",
+                    figures.per_server_cpu_second,
+                    "events/s",
+                    note="events / CPU time the server processes used: its capacity per core",
                 )
             )
         e2e_lines = generator_lines(E2E_EVENTS, seed=9)

@@ -139,3 +139,20 @@ def test_send_and_dlq_replay_commands(
         assert "replayed 0" in replayed.output
     finally:
         get_settings.cache_clear()
+
+
+def test_generator_http_sink_is_answered_per_event(live_ingest: tuple[Settings, str]) -> None:
+    """``clickstream generate --http``: per-session batches with the CDN's headers."""
+    from streaming.generator.sinks.http import send_http
+
+    settings, url = live_ingest
+    config = TrafficConfig(events=600, seed=5, start=datetime(2026, 11, 1, tzinfo=UTC))
+    summary = send_http(config, url, concurrency=4)
+    sink = summary.sink
+    assert sink["http_errors"] == 0
+    assert sink["unacknowledged"] == 0
+    assert sink["accepted"] + sink["rejected"] + sink["discarded"] == 600
+    landed = stream_payloads(settings)
+    assert len(landed) == sink["accepted"]
+    assert all(record["privacy"]["source_ip_anonymized"] for record in landed)
+    assert {record["source"] for record in landed} <= {"web", "server"}

@@ -15,11 +15,20 @@ def replay(
 ) -> None:
     """Re-send every DLQ message to Kinesis (same event_id); delete it once Kinesis acked."""
     from streaming.aws_clients import client
-    from streaming.ingest.runtime import kinesis_producer
+    from streaming.ingest.runtime import (
+        ResourcesUnavailableError,
+        check_resources,
+        kinesis_producer,
+    )
     from streaming.producer.dead_letters import DeadLetterQueue, replay_dead_letters
     from streaming.settings import get_settings
 
     settings = get_settings()
+    try:
+        check_resources(settings)
+    except ResourcesUnavailableError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
     dlq = DeadLetterQueue.named(client(settings, "sqs"), settings.dlq_name)
     producer = kinesis_producer(settings, with_dead_letters=False)
     try:

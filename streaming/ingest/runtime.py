@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from streaming.aws_clients import client
 from streaming.ingest.core import IngestCore
 from streaming.ingest.http_contract import IngestService
@@ -30,6 +32,24 @@ class Runtime:
         """Deliver what is buffered, then stop."""
         self.sink.close()
         self.quarantine.close()
+
+
+class ResourcesUnavailableError(RuntimeError):
+    """The stream or the dead-letter queue cannot be reached."""
+
+
+def check_resources(settings: Settings) -> None:
+    """Fail early, and say what to do, when the stream or the DLQ is missing."""
+    where = settings.aws_endpoint_url or f"AWS {settings.region}"
+    hint = " (start it with `clickstream local up`)" if settings.env == "local" else ""
+    try:
+        client(settings, "kinesis").describe_stream_summary(StreamName=settings.stream_name)
+        client(settings, "sqs").get_queue_url(QueueName=settings.dlq_name)
+    except (BotoCoreError, ClientError) as error:
+        raise ResourcesUnavailableError(
+            f"stream {settings.stream_name} or queue {settings.dlq_name} is not available at "
+            f"{where}{hint}: {error}"
+        ) from None
 
 
 def kinesis_producer(
