@@ -340,9 +340,12 @@ def run(report: Report, *, runs: int = 3) -> None:
 
 
 def main() -> None:
+    """``python -m bench.ingest_bench``: the ingest figures alone, in bench/results/ingest.*."""
     report = Report("ingest benchmarks")
     run(report)
     report.print()
+    path = report.write("ingest")
+    print(f"results written to {path} and {path.with_suffix('.md')}")
 
 
 if __name__ == "__main__":
