@@ -20,7 +20,7 @@ from clickstream_orchestration.cli import app as cli
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.http import send_file
 from streaming.generator.sinks.jsonl import write_jsonl
-from streaming.ingest.core import _consent_off
+from streaming.ingest.core import consent_off
 from streaming.ingest.server import create_app, uvicorn_config
 from streaming.schema_registry import INGEST_EVENT, UnknownSchemaError, default_registry
 from streaming.settings import Settings, get_settings
@@ -58,7 +58,7 @@ def generated_file(path: Path) -> list[bytes]:
 
 
 def expected_outcome(payload: object) -> str:
-    if isinstance(payload, dict) and _consent_off(payload):
+    if isinstance(payload, dict) and consent_off(payload):
         return "discarded"
     if not isinstance(payload, dict) or len(orjson.dumps(payload)) > 32 * 1024:
         return "rejected"

@@ -41,7 +41,6 @@ EVENT_TOO_LARGE = "event_too_large"
 UNSUPPORTED_VERSION = "unsupported_version"
 SCHEMA_VIOLATION = "schema_violation"
 REJECTION_REASONS = (NOT_AN_OBJECT, EVENT_TOO_LARGE, UNSUPPORTED_VERSION, SCHEMA_VIOLATION)
-CONSENT_OFF = "consent_off"
 _VERSION_CACHE_LIMIT = 64
 CLIENT_ONLY_BYTES = 512
 """More than what a client event holds that its producer record does not (``user.consent``, a
@@ -140,7 +139,7 @@ class IngestCore:
         return processed
 
     def _one(self, index: int, event: Any, request: RequestContext, out: Processed) -> None:
-        if isinstance(event, dict) and _consent_off(event):
+        if isinstance(event, dict) and consent_off(event):
             out.results.append(EventResult(index, DISCARDED))
             out.discarded += 1
             return
@@ -224,7 +223,8 @@ class IngestCore:
         reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
 
 
-def _consent_off(event: dict[str, Any]) -> bool:
+def consent_off(event: dict[str, Any]) -> bool:
+    """``user.consent.analytics`` is ``false``: the event must be stored nowhere."""
     user = event.get("user")
     consent = user.get("consent") if isinstance(user, dict) else None
     return isinstance(consent, dict) and consent.get("analytics") is False
