@@ -260,3 +260,44 @@ def test_full_buffer_answers_503_with_retry_after(tmp_path: Path, moto_port: int
         assert "clickstream_ingest_overloaded_total 1" in http.get("/metrics").text
     accepted_ids = {r["event_id"] for r in answers[0].json()["results"]}
     assert {p["event_id"] for p in stream_payloads(settings)} == accepted_ids
+
+
+def test_http_request_is_answered_once_its_records_are_dead_lettered(
+    tmp_path: Path, moto_port: int
+) -> None:
+    settings = aws_settings_at(tmp_path, moto_port)
+    real = client(settings, "kinesis")
+
+    def runtime(settings: Settings) -> Any:
+        failing = producer_on(settings, FlakyKinesis(real, always_fail=True), max_retries=1)
+        return build_runtime(settings, sink=failing)
+
+    events = [
+        {
+            "event_type": "page_view",
+            "ts": "2025-08-20T20:20:20Z",
+            "event_id": str(uuid.uuid4()),
+            "user": {"consent": {"analytics": True}},
+        }
+        for _ in range(7)
+    ]
+    with TestClient(create_app(settings, runtime)) as http:
+        response = http.post(
+            "/v1/batch",
+            content=orjson.dumps({"events": events}),
+            headers={"content-type": "application/json"},
+        )
+        metrics = http.get("/metrics").text
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 7
+    assert 'clickstream_producer_records_total{destination="dlq"} 7' in metrics
+    assert stream_payloads(settings) == []
+
+    healthy = producer_on(settings, real, dead_letters=False)
+    dlq = DeadLetterQueue.named(client(settings, "sqs"), settings.dlq_name)
+    report = replay_dead_letters(dlq, healthy, wait_time_s=0)
+    healthy.close()
+    assert report.replayed == 7
+    assert sorted(p["event_id"] for p in stream_payloads(settings)) == sorted(
+        e["event_id"] for e in events
+    )
