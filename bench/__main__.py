@@ -8,11 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import bronze_bench, delivery_bench, generator_bench, lake_bench
+from bench import bronze_bench, delivery_bench, generator_bench, ingest_bench, lake_bench
 from bench.report import Report
 
 BENCHMARKS: dict[str, Callable[[Report], None]] = {
     "generator": generator_bench.run,
+    "ingest": ingest_bench.run,
     "delivery": delivery_bench.run,
     "bronze": bronze_bench.run,
     "lake": lake_bench.run,

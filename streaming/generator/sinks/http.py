@@ -99,7 +99,9 @@ def _client_key(event: GeneratedEvent, sequence: int) -> tuple[str, ...]:
 
 
 def request_headers(batch: Batch, api_key: str | None) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "X-Forwarded-For": batch.client_ip}
+    headers = {"Content-Type": "application/json"}
+    if batch.client_ip:
+        headers["X-Forwarded-For"] = batch.client_ip
     if batch.viewer_country:
         headers["CloudFront-Viewer-Country"] = batch.viewer_country
     if api_key and batch.source == "server":
@@ -138,10 +140,12 @@ async def post_batches(
     api_key: str | None = None,
     timeout: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
 ) -> HttpReport:
     """Send every batch, at most ``concurrency`` at a time. ``requests`` yields groups of
     batches (one slice each); it is pulled in a thread so that generating traffic does not
-    stall the requests in flight."""
+    stall the requests in flight. ``progress`` is called with the events of each answered
+    request."""
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     report = HttpReport()
@@ -163,6 +167,8 @@ async def post_batches(
                 _record_answer(report, response, len(batch.events))
             finally:
                 slots.release()
+                if progress is not None:
+                    progress(len(batch.events))
 
         while (group := await asyncio.to_thread(next, requests, None)) is not None:
             for batch in group:
@@ -250,3 +256,63 @@ def send_http(
         )
     )
     return GenerationSummary.from_tally(config, tally, report.as_sink())
+
+
+def file_batches(
+    lines: Iterable[bytes], *, batch_size: int = MAX_BATCH_EVENTS, group: int = 64
+) -> Iterator[list[Batch]]:
+    """Requests of up to ``batch_size`` consecutive events of a JSONL file (in groups of
+    ``group`` requests). The file holds client payloads only, so no address or country
+    headers are sent: the ingest sees the sender's own address."""
+    if not 1 <= batch_size <= MAX_BATCH_EVENTS:
+        raise ValueError(f"batch size must be 1..{MAX_BATCH_EVENTS}, got {batch_size}")
+    pending: list[Batch] = []
+    events: list[GeneratedEvent] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            payload = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            raise ValueError(f"line {number} is not JSON: {error}") from None
+        events.append(GeneratedEvent(payload, 0, "", None, "web"))
+        if len(events) == batch_size:
+            pending.append(Batch(events, "", None, "web"))
+            events = []
+            if len(pending) == group:
+                yield pending
+                pending = []
+    if events:
+        pending.append(Batch(events, "", None, "web"))
+    if pending:
+        yield pending
+
+
+def send_file(
+    lines: Iterable[bytes],
+    url: str,
+    *,
+    batch_size: int = MAX_BATCH_EVENTS,
+    concurrency: int = 8,
+    rate: float | None = None,
+    api_key: str | None = None,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> HttpReport:
+    """Replay JSONL client events (``clickstream generate --out``) through the ingest API.
+    With ``api_key`` every request carries it (the events count as server-side)."""
+    requests = (
+        [batch._replace(source="server" if api_key else "web") for batch in group]
+        for group in file_batches(lines, batch_size=batch_size)
+    )
+    return asyncio.run(
+        post_batches(
+            url,
+            requests,
+            concurrency=concurrency,
+            rate=rate,
+            api_key=api_key,
+            transport=transport,
+            progress=progress,
+        )
+    )

@@ -1,0 +1,352 @@
+"""Ingest throughput: the core alone, the HTTP server with the sink excluded, and end to end
+through a local Kinesis (moto).
+
+The core figure is single-process, single-thread: parse, validate (jsonschema-rs), consent,
+enrich and serialize each generator event, against the reference Python ``jsonschema``
+(Draft 2020-12 with its format checker) plus ``json.loads`` on the same events. Both are
+events per CPU-second of the measuring process, so a busy machine does not skew the ratio. The HTTP
+figures run the server in a subprocess (uvicorn with uvloop and httptools) and a load client
+(httpx, async, several connections) in this process, on the same machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+
+from bench.report import Report, Row, median_of
+from streaming.aws_clients import client
+from streaming.enrichment import RequestContext
+from streaming.generator import TrafficConfig
+from streaming.generator.sinks.jsonl import write_jsonl
+from streaming.ingest.core import IngestCore
+from streaming.schema_registry import INGEST_EVENT, default_registry
+from streaming.settings import IngestSettings, LocalAwsSettings, Settings
+
+CORE_EVENTS = 100_000
+REFERENCE_EVENTS = 5_000
+HTTP_BATCH = 100
+HTTP_CONNECTIONS = 16
+HTTP_EVENTS = 200_000
+E2E_EVENTS = 20_000
+
+
+def generator_lines(events: int, seed: int = 7) -> list[bytes]:
+    config = TrafficConfig(events=events, seed=seed, start=datetime(2026, 11, 1, tzinfo=UTC))
+    buffer = io.BytesIO()
+    write_jsonl(config, buffer)
+    return buffer.getvalue().splitlines()
+
+
+# --- the core ---------------------------------------------------------------------------------
+
+
+def core_rate(lines: list[bytes]) -> float:
+    core = IngestCore(IngestSettings(), b"k" * 32)
+    request = RequestContext(received_at_ms=1, client_ip="203.0.113.0", viewer_country="IL")
+    started = time.process_time()
+    for start in range(0, len(lines), HTTP_BATCH):
+        core.process([orjson.loads(line) for line in lines[start : start + HTTP_BATCH]], request)
+    return len(lines) / (time.process_time() - started)
+
+
+def reference_rate(lines: list[bytes]) -> float:
+    import jsonschema
+
+    schema = default_registry().get(INGEST_EVENT, "1.0.0").document
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    started = time.process_time()
+    for line in lines:
+        validator.is_valid(json.loads(line))
+    return len(lines) / (time.process_time() - started)
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up")
+        time.sleep(0.1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its direct children (uvicorn's workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0
+    for process in (pid, *map(int, children)):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
+@contextmanager
+def ingest_server(
+    home: Path, sink: str, env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[Server]:
+    port = free_port()
+    environment = os.environ | {"CLICKSTREAM_HOME": str(home)} | (env or {})
+    command = [
+        sys.executable,
+        "-m",
+        "bench.ingest_server",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--sink",
+        sink,
+    ]
+    process = subprocess.Popen(command, env=environment)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/healthz")
+        yield Server(url, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def batch_bodies(lines: list[bytes]) -> list[tuple[bytes, int]]:
+    return [
+        (
+            b'{"events":[' + b",".join(lines[start : start + HTTP_BATCH]) + b"]}",
+            len(lines[start : start + HTTP_BATCH]),
+        )
+        for start in range(0, len(lines), HTTP_BATCH)
+    ]
+
+
+async def _load(url: str, bodies: list[tuple[bytes, int]]) -> tuple[float, list[float], int]:
+    """Events/s, request latencies (s), and events the ingest accepted."""
+    queue = list(reversed(bodies))
+    latencies: list[float] = []
+    accepted = 0
+    headers = {"content-type": "application/json", "x-forwarded-for": "203.0.113.77"}
+    limits = httpx.Limits(max_connections=HTTP_CONNECTIONS)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+
+        async def worker() -> None:
+            nonlocal accepted
+            while queue:
+                body, _ = queue.pop()
+                sent = time.perf_counter()
+                response = await client.post(url + "/v1/batch", content=body, headers=headers)
+                latencies.append(time.perf_counter() - sent)
+                if response.status_code != 200:
+                    raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
+                accepted += orjson.loads(response.content)["accepted"]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(HTTP_CONNECTIONS)))
+        elapsed = time.perf_counter() - started
+    return sum(events for _, events in bodies) / elapsed, latencies, accepted
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass
+class HttpFigures:
+    rate: float
+    """Events/s, wall clock."""
+    per_server_cpu_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def http_runs(server: Server, bodies: list[tuple[bytes, int]], runs: int) -> HttpFigures:
+    asyncio.run(_load(server.url, bodies[: max(1, len(bodies) // 10)]))  # warm-up
+    rates, per_cpu, p50s, p99s = [], [], [], []
+    events = sum(count for _, count in bodies)
+    for _ in range(runs):
+        before = cpu_seconds(server.pid)
+        rate, latencies, _ = asyncio.run(_load(server.url, bodies))
+        per_cpu.append(events / (cpu_seconds(server.pid) - before))
+        rates.append(rate)
+        p50s.append(percentile(latencies, 0.50) * 1000)
+        p99s.append(percentile(latencies, 0.99) * 1000)
+    return HttpFigures(
+        statistics.median(rates),
+        statistics.median(per_cpu),
+        statistics.median(p50s),
+        statistics.median(p99s),
+    )
+
+
+# --- end to end through moto ------------------------------------------------------------------
+
+
+@contextmanager
+def moto_server() -> Iterator[int]:
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("moto_server")),
+        "-H",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/moto-api/")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def stream_count(settings: Settings) -> int:
+    kinesis = client(settings, "kinesis")
+    name = settings.stream_name
+    total = 0
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            total += len(page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return total
+
+
+def end_to_end(home: Path, lines: list[bytes], runs: int) -> tuple[float, float, float, int, int]:
+    with moto_server() as port:
+        rates: list[float] = []
+        p50s: list[float] = []
+        p99s: list[float] = []
+        accepted = landed = 0
+        for run in range(runs):
+            stage = f"bench{run}"
+            settings = Settings(home=home, stage=stage, local_aws=LocalAwsSettings(port=port))
+            client(settings, "kinesis").create_stream(StreamName=settings.stream_name, ShardCount=2)
+            client(settings, "sqs").create_queue(QueueName=settings.dlq_name)
+            env = {"CLICKSTREAM_STAGE": stage, "CLICKSTREAM_LOCAL_AWS__PORT": str(port)}
+            with ingest_server(home, "kinesis", env) as server:
+                rate, latencies, accepted = asyncio.run(_load(server.url, batch_bodies(lines)))
+            landed = stream_count(settings)
+            rates.append(rate)
+            p50s.append(percentile(latencies, 0.5) * 1000)
+            p99s.append(percentile(latencies, 0.99) * 1000)
+        return (
+            statistics.median(rates),
+            statistics.median(p50s),
+            statistics.median(p99s),
+            accepted,
+            landed,
+        )
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def run(report: Report, *, runs: int = 3) -> None:
+    lines = generator_lines(CORE_EVENTS)
+    ours = median_of(runs, lambda: core_rate(lines))
+    reference = median_of(runs, lambda: reference_rate(lines[:REFERENCE_EVENTS]))
+    report.add(
+        Row(
+            "ingest core, validate + consent + enrich + serialize, 1 thread",
+            ours,
+            "events/s",
+            peer=reference,
+            peer_name="python jsonschema + json.loads",
+            goal=">= 150 k/s and >= 40x",
+            met=ours >= 150_000 and ours / reference >= 40,
+            note=f"per CPU-second; {CORE_EVENTS:,} generator events, reference on the first "
+            f"{REFERENCE_EVENTS:,}",
+        )
+    )
+    with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as scratch:
+        home = Path(scratch)
+        bodies = batch_bodies(generator_lines(HTTP_EVENTS, seed=8))
+        for workers in (1, 2):
+            with ingest_server(home, "null", workers=workers) as server:
+                figures = http_runs(server, bodies, runs)
+            setup = f"uvicorn {workers} worker{'s' if workers > 1 else ''}"
+            report.add(
+                Row(
+                    f"HTTP POST /v1/batch ({HTTP_BATCH} events), sink excluded, {setup}",
+                    figures.rate,
+                    "events/s",
+                    goal=">= 30 k/s on 2 cores",
+                    met=figures.rate >= 30_000,
+                    note=f"wall clock, load client (httpx, {HTTP_CONNECTIONS} connections) on "
+                    f"the same cores; request p50 {figures.p50_ms:.1f} ms, "
+                    f"p99 {figures.p99_ms:.1f} ms",
+                )
+            )
+            report.add(
+                Row(
+                    f"HTTP POST /v1/batch, sink excluded, {setup}, per server CPU-second",
+                    figures.per_server_cpu_second,
+                    "events/s",
+                    note="events / CPU time the server processes used: its capacity per core",
+                )
+            )
+        e2e_lines = generator_lines(E2E_EVENTS, seed=9)
+        rate, p50, p99, accepted, landed = end_to_end(home, e2e_lines, runs)
+        report.add(
+            Row(
+                "HTTP /v1/batch end to end into local Kinesis (moto)",
+                rate,
+                "events/s",
+                note=f"{accepted:,} accepted, {landed:,} read back from the stream; "
+                f"p50 {p50:.0f} ms, p99 {p99:.0f} ms per request",
+            )
+        )
+
+
+def main() -> None:
+    """``python -m bench.ingest_bench``: the ingest figures alone, in bench/results/ingest.*."""
+    report = Report("ingest benchmarks")
+    run(report)
+    report.print()
+    path = report.write("ingest")
+    print(f"results written to {path} and {path.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""``clickstream ingest serve``: the HTTP ingest on this machine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    *,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings).", min=1)] = None,
+) -> None:
+    """Serve POST /v1/events and /v1/batch, /healthz and /metrics; events go to the stream."""
+    from streaming.ingest.runtime import ResourcesUnavailableError, check_resources
+    from streaming.ingest.server import serve as run_server
+    from streaming.settings import get_settings
+
+    settings = get_settings()
+    try:
+        check_resources(settings)
+    except ResourcesUnavailableError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"ingest on http://{host or settings.ingest.host}:{port or settings.ingest.port} "
+        f"-> stream {settings.stream_name}, dead letters {settings.dlq_name}",
+        err=True,
+    )
+    run_server(settings, host, port)

@@ -1,0 +1,74 @@
+"""The ingest as an AWS Lambda function behind an API Gateway HTTP API (payload format 2.0).
+
+Handler path: ``streaming.ingest.lambda_handler.handler``. The same service as the ASGI server;
+each invocation flushes the producer and waits for every record's acknowledgement (Kinesis or
+the dead-letter queue) and for the quarantine write before it answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from streaming.ingest.http_contract import HttpRequest, HttpResponse, error_response
+from streaming.ingest.runtime import Runtime, build_runtime
+from streaming.settings import get_settings
+
+INVOCATION_TIMEOUT_S = 25.0
+_runtime: list[Runtime] = []
+
+
+def runtime() -> Runtime:
+    """Built once per execution environment and reused by every invocation."""
+    if not _runtime:
+        _runtime.append(build_runtime(get_settings()))
+    return _runtime[0]
+
+
+def use_runtime(instance: Runtime | None) -> None:
+    """Replace (or with None, forget) the runtime invocations use."""
+    _runtime.clear()
+    if instance is not None:
+        _runtime.append(instance)
+
+
+def request_from_event(event: dict[str, Any]) -> HttpRequest:
+    http = event.get("requestContext", {}).get("http", {})
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    body_text = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body_text, validate=True)
+    else:
+        body = body_text.encode()
+    return HttpRequest(
+        method=http.get("method", "GET").upper(),
+        path=event.get("rawPath") or http.get("path", "/"),
+        headers=headers,
+        body=body,
+        peer_ip=http.get("sourceIp"),
+    )
+
+
+def _proxy_response(answer: HttpResponse) -> dict[str, Any]:
+    return {
+        "statusCode": answer.status,
+        "headers": answer.headers,
+        "body": answer.body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    current = runtime()
+    try:
+        request = request_from_event(event)
+    except (binascii.Error, ValueError):
+        return _proxy_response(error_response(400, "malformed_body", "the body is not base64"))
+    outcome = current.service.start(request)
+    if isinstance(outcome, HttpResponse):
+        return _proxy_response(outcome)
+    current.sink.flush()
+    for future in outcome.futures:
+        future.exception(timeout=INVOCATION_TIMEOUT_S)
+    return _proxy_response(outcome.finish())
