@@ -156,3 +156,45 @@ def test_generator_http_sink_is_answered_per_event(live_ingest: tuple[Settings, 
     assert len(landed) == sink["accepted"]
     assert all(record["privacy"]["source_ip_anonymized"] for record in landed)
     assert {record["source"] for record in landed} <= {"web", "server"}
+
+
+def test_sent_events_are_delivered_to_the_landing_store_exactly(
+    live_ingest: tuple[Settings, str], tmp_path: Path
+) -> None:
+    """HTTP ingest → Kinesis → Firehose-equivalent delivery → landing: the landed bronze objects
+    hold exactly the accepted events, quarantine exactly the rejected ones, and no landed byte
+    holds a client's raw IP."""
+    from streaming.delivery.service import deliver
+    from streaming.landing import decode_records, landing_store
+
+    settings, url = live_ingest
+    lines = generated_file(tmp_path / "events.jsonl")
+    payloads = [orjson.loads(line) for line in lines]
+    outcomes = Counter(expected_outcome(p) for p in payloads)
+    report = send_file(lines, url, batch_size=100, concurrency=4)
+    assert (report.accepted, report.rejected, report.discarded) == (
+        outcomes["accepted"],
+        outcomes["rejected"],
+        outcomes["discarded"],
+    )
+    delivered = deliver(settings, once=True, buffer_seconds=0.5)
+    assert delivered.error_records == 0
+
+    store = landing_store(settings)
+    bronze_ids: Counter[str] = Counter()
+    raw_bytes = b""
+    for landed in store.list(settings.landing_bronze_prefix + "/"):
+        body = store.get(landed.key)
+        records = decode_records(body)
+        assert all(landed.key.startswith(f"bronze/events_type={r['event_type']}/") for r in records)
+        bronze_ids.update(r["event_id"] for r in records)
+        raw_bytes += b"\n".join(orjson.dumps(r) for r in records)
+    stream_ids = Counter(p["event_id"] for p in stream_payloads(settings))
+    assert bronze_ids == stream_ids
+    assert sum(bronze_ids.values()) == outcomes["accepted"]
+    assert len(quarantine_records(settings)) == outcomes["rejected"]
+    for quarantined in store.list(settings.landing_quarantine_prefix + "/"):
+        raw_bytes += store.get(quarantined.key)
+    # the file's events carry no forwarding headers: the ingest saw the sender's own address
+    assert b"127.0.0.1" not in raw_bytes
+    assert b'"source_ip_anonymized":"127.0.0.0"' in raw_bytes

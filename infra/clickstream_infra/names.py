@@ -6,16 +6,15 @@ workgroup, Redshift workgroup/namespace/role, HMAC secret) come straight from ``
 
 from __future__ import annotations
 
+from streaming.ingest.secrets import API_KEYS_SECRET_ARN_VARIABLE, HMAC_SECRET_ARN_VARIABLE
 from streaming.settings import Settings
 
 STACKS = ("lake", "streaming", "ingest", "warehouse", "orchestration", "observability")
 CLOUDFRONT_REGION = "us-east-1"
 
-# Variables the ingest function reads besides the settings' own ``CLICKSTREAM_*`` fields:
-# it resolves these secrets at cold start into ``CLICKSTREAM_INGEST__HMAC_SECRET`` and
-# ``CLICKSTREAM_INGEST__API_KEYS``.
-HMAC_SECRET_ARN_VARIABLE = "CLICKSTREAM_INGEST_HMAC_SECRET_ARN"
-API_KEYS_SECRET_ARN_VARIABLE = "CLICKSTREAM_INGEST_API_KEYS_SECRET_ARN"
+# The ingest function resolves the secrets named by HMAC_SECRET_ARN_VARIABLE and
+# API_KEYS_SECRET_ARN_VARIABLE at cold start (streaming/ingest/secrets.py).
+__all__ = ["API_KEYS_SECRET_ARN_VARIABLE", "HMAC_SECRET_ARN_VARIABLE"]
 INGEST_HANDLER = "streaming.ingest.lambda_handler.handler"
 
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Any
 
+from streaming.aws_clients import client
 from streaming.ingest.http_contract import HttpRequest, HttpResponse, error_response
 from streaming.ingest.runtime import Runtime, build_runtime
-from streaming.settings import get_settings
+from streaming.ingest.secrets import (
+    API_KEYS_SECRET_ARN_VARIABLE,
+    HMAC_SECRET_ARN_VARIABLE,
+    load_secrets_into_environment,
+)
+from streaming.settings import Settings, get_settings
 
 INVOCATION_TIMEOUT_S = 25.0
 _runtime: list[Runtime] = []
@@ -22,6 +29,9 @@ _runtime: list[Runtime] = []
 def runtime() -> Runtime:
     """Built once per execution environment and reused by every invocation."""
     if not _runtime:
+        if HMAC_SECRET_ARN_VARIABLE in os.environ or API_KEYS_SECRET_ARN_VARIABLE in os.environ:
+            load_secrets_into_environment(client(Settings(), "secretsmanager"))
+            get_settings.cache_clear()
         _runtime.append(build_runtime(get_settings()))
     return _runtime[0]
 
