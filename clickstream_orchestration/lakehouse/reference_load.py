@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 
 import pyarrow as pa
@@ -39,5 +40,7 @@ def load_segment_changes(
             columns["source_object"].append(landed.key)
     rows = pa.table(columns, schema=SEGMENT_CHANGES.schema)
     table = ensure_table(catalog, settings, SEGMENT_CHANGES)
-    table.overwrite(rows)
+    with warnings.catch_warnings():  # the first load replaces nothing, which is fine
+        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+        table.overwrite(rows)
     return rows.num_rows
