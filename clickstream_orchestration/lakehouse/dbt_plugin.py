@@ -31,6 +31,9 @@ class Plugin(BasePlugin):
         self._catalog = open_catalog(self._settings)
 
     def configure_connection(self, conn: Any) -> None:
+        spill = self._settings.duckdb_dir / "tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        conn.execute(f"set temp_directory = '{spill}'")
         load_extensions(conn, self._settings)
         attach_catalog_views(conn, self._catalog)
 
