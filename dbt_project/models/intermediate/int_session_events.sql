@@ -65,8 +65,7 @@ with_bounds as (
     select
         *,
         min(ts) over (partition by session_key) as session_start_ts,
-        row_number() over (partition by session_key order by ts, event_id) as position_asc,
-        row_number() over (partition by session_key order by ts desc, event_id desc) as position_desc
+        row_number() over (partition by session_key order by ts, event_id) as position_asc
     from keyed
 )
 

@@ -4,15 +4,57 @@
     unique_key='event_id',
 ) }}
 
-{#- One row per distinct event_id: the earliest ingest wins (re-sent duplicates dropped). -#}
-with ranked as (
+{#- One row per distinct event_id: the earliest ingest wins (re-sent duplicates dropped).
+    Only ids seen more than once are ranked; the rest pass straight through (a hash
+    aggregate instead of sorting every event). -#}
+with events as (
+    select * from {{ ref('stg_events') }}
+),
+
+repeated as (
+    select event_id
+    from events
+    group by event_id
+    having count(*) > 1
+),
+
+first_copies as (
+    select ranked.*
+    from (
+        select
+            events.*,
+            row_number() over (
+                partition by events.event_id
+                order by events.ingest_ts, events.source_object, events.session_id
+            ) as copy_rank
+        from events
+        inner join repeated on events.event_id = repeated.event_id
+    ) as ranked
+    where copy_rank = 1
+),
+
+distinct_events as (
     select
-        *,
-        row_number() over (
-            partition by event_id
-            order by ingest_ts, source_object, session_id
-        ) as copy_rank
-    from {{ ref('stg_events') }}
+        events.event_id, events.event_type, events.ts, events.ingest_ts, events.session_id,
+        events.user_id_hash, events.geo_country, events.page_url, events.referrer,
+        events.locale, events.user_agent, events.ab_variant, events.utm_source,
+        events.utm_medium, events.utm_campaign, events.chart_action, events.chart_control_id,
+        events.chart_control_value, events.product_ids, events.affiliate_link_id,
+        events.affiliate_target, events.payout_cents, events.is_bot, events.source,
+        events.schema_version, events.source_ip_anonymized
+    from events
+    left join repeated on events.event_id = repeated.event_id
+    where repeated.event_id is null
+    union all
+    select
+        event_id, event_type, ts, ingest_ts, session_id,
+        user_id_hash, geo_country, page_url, referrer,
+        locale, user_agent, ab_variant, utm_source,
+        utm_medium, utm_campaign, chart_action, chart_control_id,
+        chart_control_value, product_ids, affiliate_link_id,
+        affiliate_target, payout_cents, is_bot, source,
+        schema_version, source_ip_anonymized
+    from first_copies
 )
 
 select
@@ -44,5 +86,4 @@ select
     source_ip_anonymized,
     cast(ts as date) as event_dt,
     {{ hour_of('ts') }} as event_hour
-from ranked
-where copy_rank = 1
+from distinct_events

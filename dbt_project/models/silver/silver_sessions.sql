@@ -9,16 +9,6 @@ with events as (
     select * from {{ ref('int_session_events') }}
 ),
 
-pages as (
-    select
-        session_key,
-        page_url,
-        row_number() over (partition by session_key order by ts, event_id) as first_rank,
-        row_number() over (partition by session_key order by ts desc, event_id desc) as last_rank
-    from events
-    where page_url is not null
-),
-
 first_clicks as (
     select session_key, affiliate_target
     from (
@@ -32,13 +22,29 @@ first_clicks as (
     where click_rank = 1
 ),
 
-page_ends as (
+{#- first and last page by the events' position in the session (no second sort) -#}
+page_positions as (
     select
         session_key,
-        max(case when first_rank = 1 then page_url end) as first_page_url,
-        max(case when last_rank = 1 then page_url end) as last_page_url
-    from pages
+        min(position_asc) as first_position,
+        max(position_asc) as last_position
+    from events
+    where page_url is not null
     group by session_key
+),
+
+page_ends as (
+    select
+        page_positions.session_key,
+        first_page.page_url as first_page_url,
+        last_page.page_url as last_page_url
+    from page_positions
+    inner join events as first_page
+        on page_positions.session_key = first_page.session_key
+        and page_positions.first_position = first_page.position_asc
+    inner join events as last_page
+        on page_positions.session_key = last_page.session_key
+        and page_positions.last_position = last_page.position_asc
 ),
 
 sessions as (
