@@ -18,6 +18,7 @@ from clickstream_orchestration.lakehouse.bronze_load import load_bronze_hour, lo
 from clickstream_orchestration.lakehouse.build import build_lake, landed_hours
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.lakehouse.dbt_project import Window
+from clickstream_orchestration.lakehouse.maintenance import expire_snapshots
 from streaming.generator.config import TrafficConfig
 from streaming.generator.runner import default_workers
 from streaming.generator.sinks.landing import write_landing
@@ -58,10 +59,16 @@ def _fresh_lake(landing_home: Path, name: str) -> Settings:
     return Settings(home=home)
 
 
+LOADED_TABLES = ("lake.bronze_events", "lake.bronze_load_ledger", "lake.quarantine_events")
+
+
 def _load_hours(settings: Settings, hours: list[datetime]) -> None:
+    """Hour by hour, expiring snapshots daily as the maintenance job does in production."""
     catalog = open_catalog(settings)
-    for hour in hours:
+    for number, hour in enumerate(hours, start=1):
         load_hour(settings, hour, catalog=catalog)
+        if number % 24 == 0 or number == len(hours):
+            expire_snapshots(catalog, LOADED_TABLES, datetime.now(UTC))
 
 
 def _bronze_rows(settings: Settings) -> int:
