@@ -7,7 +7,6 @@ so readers see either the old or the new partitions, never a mix.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +26,7 @@ from pyiceberg.expressions import (
 from pyiceberg.table import Table
 
 from clickstream_orchestration.lakehouse.catalog import table_location
+from clickstream_orchestration.lakehouse.load_ledger import delete_matching
 from streaming.settings import Settings
 
 SCHEMA_FILE = "_schema.parquet"
@@ -93,9 +93,8 @@ def commit_files(
     data_files = sorted(
         str(path) for path in files_dir.rglob("*.parquet") if path.name != SCHEMA_FILE
     )
-    with table.transaction() as transaction, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Delete operation did not match any records")
-        transaction.delete(rewrite.expression() if rewrite else AlwaysTrue())
+    with table.transaction() as transaction:
+        delete_matching(transaction, rewrite.expression() if rewrite else AlwaysTrue())
         if data_files:
             transaction.add_files(data_files)
     return catalog.load_table(identifier)
