@@ -1,10 +1,31 @@
-"""The single Dagster code location of the project (loaded by workspace.yaml and [tool.dagster]).
-
-Assets, checks, sensors and schedules are defined per domain in this package and collected here.
-"""
+"""The code location: every asset, check, sensor, schedule and resource of the lakehouse."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-defs = dg.Definitions()
+from clickstream_orchestration.assets.bronze import bronze_hours, user_segment_changes
+from clickstream_orchestration.assets.dbt import DBT_ASSETS
+from clickstream_orchestration.assets.landing import events_stream, landed_objects
+from clickstream_orchestration.assets.maintenance import iceberg_maintenance
+from clickstream_orchestration.checks.gates import GATES
+from clickstream_orchestration.jobs import JOBS
+from clickstream_orchestration.resources import resources_for
+from clickstream_orchestration.schedules import SCHEDULES
+from clickstream_orchestration.sensors import landing_sensor
+
+defs = dg.Definitions(
+    assets=[
+        events_stream,
+        landed_objects,
+        bronze_hours,
+        user_segment_changes,
+        *DBT_ASSETS,
+        iceberg_maintenance,
+    ],
+    asset_checks=GATES,
+    jobs=JOBS,
+    sensors=[landing_sensor],
+    schedules=SCHEDULES,
+    resources=resources_for(),
+)

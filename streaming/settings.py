@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,22 @@ class LocalAwsSettings(BaseModel):
     """Shards of the Kinesis stream ``clickstream local up`` creates."""
 
 
+class OrchestrationSettings(BaseModel):
+    """How Dagster drives the lake: partitions, the landing sensor, schedules, maintenance."""
+
+    start_date: date = date(2026, 10, 1)
+    """First hour/day partition of the bronze and dbt assets."""
+    sensor_interval_seconds: int = Field(default=30, ge=5)
+    sensor_lag_seconds: int = Field(default=300, ge=0)
+    """Objects whose last-modified time is this close to the newest one seen are remembered by
+    key, so a listing that shows an object late (same second, or eventual listing) never loses
+    it and never re-requests it."""
+    gold_refresh_cron: str = "15 * * * *"
+    maintenance_cron: str = "30 3 * * *"
+    snapshot_retention_hours: int = Field(default=24, ge=1)
+    gold_freshness_hours: int = Field(default=2, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLICKSTREAM_",
@@ -87,6 +104,7 @@ class Settings(BaseSettings):
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     local_aws: LocalAwsSettings = Field(default_factory=LocalAwsSettings)
+    orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
 
     @model_validator(mode="after")
     def _resolve_home(self) -> Settings:

@@ -1,4 +1,5 @@
 {{ config(
+    tags=['unpartitioned'],
     partitioned_by=['segment_key'],
     unique_key=['user_id_hash', 'segment_key', 'valid_from'],
 ) }}

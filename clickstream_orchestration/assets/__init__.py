@@ -1,0 +1,1 @@
+"""Assets by layer: landing, bronze, silver and gold (dbt), maintenance, realtime."""

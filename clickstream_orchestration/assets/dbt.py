@@ -1,0 +1,176 @@
+"""Silver and gold: the dbt models as assets, one lineage graph with bronze.
+
+The dbt sources are the bronze assets. Models partitioned by event date run per daily
+partition, the window passed to dbt as ``min_date``/``max_date`` (a backfill of many days is
+one dbt run over the whole range); silver and gold run as separate steps, so the blocking checks
+on silver gate gold. The SCD2 segments model is rebuilt whole, unpartitioned. Every dbt test is
+an asset check; error severity blocks downstream.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
+from clickstream_orchestration.dbt_manifest import dbt_project, ensure_manifest, max_lateness_days
+from clickstream_orchestration.lakehouse.dbt_project import Window
+from clickstream_orchestration.metadata import table_metadata
+from clickstream_orchestration.partitions import EVENT_DAYS, days_of
+from clickstream_orchestration.resources import LakehouseResource
+from streaming.settings import Settings, get_settings
+
+DOCS_URL = "http://127.0.0.1:8580"
+UNPARTITIONED_TAG = "unpartitioned"
+_SOURCES = {"bronze_events": BRONZE_EVENTS, "user_segment_changes": USER_SEGMENT_CHANGES}
+
+
+class LakeDbtTranslator(DagsterDbtTranslator):
+    """dbt sources are the bronze assets; models are keyed and grouped by layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        name = dbt_resource_props["name"]
+        if dbt_resource_props["resource_type"] == "source":
+            return _SOURCES.get(name, dg.AssetKey(["bronze", name]))
+        return dg.AssetKey([_layer(dbt_resource_props), name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return _layer(dbt_resource_props)
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        if dbt_resource_props["resource_type"] == "model":
+            metadata["dbt_docs"] = dg.MetadataValue.url(
+                f"{DOCS_URL}/#!/model/{dbt_resource_props['unique_id']}"
+            )
+        return metadata
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:  # type: ignore[override]
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if unique_id.startswith("model."):
+            spec = spec.merge_attributes(kinds={"iceberg"})
+        if spec.group_name == "gold":
+            hours = _SETTINGS.orchestration.gold_freshness_hours
+            spec = spec.replace_attributes(
+                freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=hours))
+            )
+        return spec
+
+    def get_partition_mapping(
+        self,
+        dbt_resource_props: Mapping[str, Any],
+        dbt_parent_resource_props: Mapping[str, Any],
+    ) -> dg.PartitionMapping | None:
+        # Bronze is partitioned by ingest hour and events arrive up to `max_lateness_days`
+        # after their event date, so an event day reads the ingest hours of that day and after.
+        if dbt_parent_resource_props["resource_type"] == "source":
+            return dg.TimeWindowPartitionMapping(start_offset=0, end_offset=max_lateness_days())
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
+
+
+def _layer(props: Mapping[str, Any]) -> str:
+    if props["resource_type"] == "source":
+        return "bronze"
+    return props.get("group") or props["fqn"][1]
+
+
+_SETTINGS: Settings = get_settings()
+_MANIFEST = ensure_manifest(_SETTINGS)
+DBT_PROJECT = dbt_project(_SETTINGS)
+TRANSLATOR = LakeDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True)
+)
+
+
+def _window_vars(context: dg.AssetExecutionContext) -> list[str]:
+    first, last = days_of(context.partition_time_window)
+    return ["--vars", json.dumps(Window(first, last).as_vars())]
+
+
+def _partition_filter(context: dg.AssetExecutionContext) -> Any:
+    first, last = days_of(context.partition_time_window)
+    return And(
+        GreaterThanOrEqual("event_dt", first.isoformat()),
+        LessThanOrEqual("event_dt", last.isoformat()),
+    )
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    lakehouse: LakehouseResource,
+    args: list[str],
+    partition_filter: Any = None,
+) -> Iterator[Any]:
+    """``dbt build`` of the selected models; each materialisation carries the Iceberg table's
+    row counts, schema and preview."""
+    settings = lakehouse.settings()
+    catalog = lakehouse.catalog()
+    with lakehouse.dbt_environment():
+        for event in dbt.cli(["build", *args], context=context).stream():
+            if isinstance(event, dg.Output | dg.AssetMaterialization):
+                key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
+                name = (key or context.asset_key_for_output(event.output_name)).path[-1]
+                identifier = settings.table_identifier(name)
+                extra = table_metadata(
+                    catalog.load_table(identifier), identifier, partition_filter=partition_filter
+                )
+                yield event.with_metadata({**event.metadata, **extra})
+            else:
+                yield event
+
+
+@dbt_assets(
+    manifest=_MANIFEST,
+    project=DBT_PROJECT,
+    select="path:models/silver",
+    exclude=f"tag:{UNPARTITIONED_TAG}",
+    partitions_def=EVENT_DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=TRANSLATOR,
+    name="silver_daily",
+)
+def silver_daily(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+) -> Iterator[Any]:
+    yield from _build(context, dbt, lakehouse, _window_vars(context), _partition_filter(context))
+
+
+@dbt_assets(
+    manifest=_MANIFEST,
+    project=DBT_PROJECT,
+    select="path:models/gold",
+    partitions_def=EVENT_DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=TRANSLATOR,
+    name="gold_daily",
+)
+def gold_daily(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+) -> Iterator[Any]:
+    yield from _build(context, dbt, lakehouse, _window_vars(context), _partition_filter(context))
+
+
+@dbt_assets(
+    manifest=_MANIFEST,
+    project=DBT_PROJECT,
+    select=f"tag:{UNPARTITIONED_TAG}",
+    dagster_dbt_translator=TRANSLATOR,
+    name="silver_unpartitioned",
+)
+def silver_unpartitioned(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+) -> Iterator[Any]:
+    yield from _build(context, dbt, lakehouse, [])
+
+
+DBT_ASSETS = [silver_daily, gold_daily, silver_unpartitioned]

@@ -1,0 +1,1 @@
+"""Asset checks beyond dbt's tests: expectation suites and reconciliations."""

@@ -1,0 +1,195 @@
+"""Blocking checks on bronze, silver_events and fact_funnel: a failure stops everything
+downstream in the run and shows in the UI with the failing expectations as metadata."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+import pyarrow.compute as pc
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+from clickstream_orchestration.assets.bronze import BRONZE_EVENTS
+from clickstream_orchestration.checks.expectations import validate
+from clickstream_orchestration.checks.landing_lines import landed_lines_per_hour
+from clickstream_orchestration.checks.suites import (
+    BRONZE_SUITE,
+    FACT_FUNNEL_SUITE,
+    SILVER_EVENTS_SUITE,
+    Suite,
+)
+from clickstream_orchestration.checks.window import run_window
+from clickstream_orchestration.lakehouse.tables import BRONZE, QUARANTINE
+from clickstream_orchestration.partitions import EVENT_DAYS, INGEST_HOURS, hours_of
+from clickstream_orchestration.resources import LakehouseResource, LandingResource
+
+SILVER_EVENTS = dg.AssetKey(["silver", "silver_events"])
+FACT_FUNNEL = dg.AssetKey(["gold", "fact_funnel"])
+
+
+def _last_day(window: dg.TimeWindow) -> date:
+    return (window.end - timedelta(microseconds=1)).date()
+
+
+def _scan(
+    lakehouse: LakehouseResource,
+    suite: Suite,
+    window: dg.TimeWindow | None,
+) -> pd.DataFrame:
+    settings = lakehouse.settings()
+    table = lakehouse.catalog().load_table(settings.table_identifier(suite.table))
+    if window is None:
+        return table.scan(selected_fields=tuple(suite.columns)).to_pandas()
+    first, last = window.start.date(), _last_day(window)
+    row_filter = And(
+        GreaterThanOrEqual(suite.partition_column, first.isoformat()),
+        LessThanOrEqual(suite.partition_column, last.isoformat()),
+    )
+    return table.scan(row_filter=row_filter, selected_fields=tuple(suite.columns)).to_pandas()
+
+
+def _suite_result(suite: Suite, frame: pd.DataFrame) -> dg.AssetCheckResult:
+    outcome = validate(suite, frame)
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{len(outcome.outcomes) - len(outcome.failed)}/{len(outcome.outcomes)} "
+            f"expectations met on {outcome.rows:,} rows"
+        ),
+        metadata={
+            "rows_validated": outcome.rows,
+            "failed_expectations": [
+                f"{item.expectation}({item.column or ''})" for item in outcome.failed
+            ],
+            "expectations": dg.MetadataValue.md(outcome.markdown()),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=BRONZE_EVENTS,
+    blocking=True,
+    description=(
+        "Great Expectations suite on the hours loaded: ids, times and event types present "
+        "and valid, partition columns well-formed."
+    ),
+)
+def bronze_expectations(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
+    window = run_window(context.run.tags, INGEST_HOURS)
+    frame = _scan(lakehouse, BRONZE_SUITE, window)
+    if window is not None:
+        wanted = {(hour.date(), f"{hour:%H}") for hour in hours_of(window)}
+        keys = list(zip(frame["ingest_dt"], frame["hour"], strict=True))
+        frame = frame[[key in wanted for key in keys]]
+    return _suite_result(BRONZE_SUITE, frame)
+
+
+@dg.asset_check(
+    asset=BRONZE_EVENTS,
+    blocking=True,
+    description=(
+        "Every line landed in the hours loaded is in bronze or in quarantine: landed lines "
+        "(bronze/ and quarantine/ objects) = bronze rows + quarantined rows, hour by hour."
+    ),
+)
+def bronze_reconciles_with_landing(
+    context: dg.AssetCheckExecutionContext,
+    lakehouse: LakehouseResource,
+    landing: LandingResource,
+) -> dg.AssetCheckResult:
+    settings = lakehouse.settings()
+    catalog = lakehouse.catalog()
+    window = run_window(context.run.tags, INGEST_HOURS)
+    landed = landed_lines_per_hour(settings, landing.store(), window)
+    in_lake: Counter[datetime] = Counter()
+    for spec in (BRONZE, QUARANTINE):
+        table = catalog.load_table(settings.table_identifier(spec.name))
+        row_filter = None
+        if window is not None:
+            row_filter = And(
+                GreaterThanOrEqual("ingest_dt", window.start.date().isoformat()),
+                LessThanOrEqual(
+                    "ingest_dt", (window.end - pd.Timedelta(hours=1)).date().isoformat()
+                ),
+            )
+        scan = (
+            table.scan(row_filter=row_filter, selected_fields=("ingest_dt", "hour"))
+            if row_filter is not None
+            else table.scan(selected_fields=("ingest_dt", "hour"))
+        )
+        counts = scan.to_arrow().group_by(["ingest_dt", "hour"]).aggregate([([], "count_all")])
+        for day, hour, rows in zip(
+            counts["ingest_dt"].to_pylist(),
+            counts["hour"].to_pylist(),
+            pc.cast(counts["count_all"], "int64").to_pylist(),
+            strict=True,
+        ):
+            moment = datetime(day.year, day.month, day.day, int(hour), tzinfo=UTC)
+            if window is None or window.start <= moment < window.end:
+                in_lake[moment] += rows
+    hours = sorted(set(landed) | set(in_lake))
+    mismatched = [hour for hour in hours if landed.get(hour, 0) != in_lake.get(hour, 0)]
+    table_md = "\n".join(
+        ["| ingest hour | landed lines | bronze + quarantine |", "|---|---:|---:|"]
+        + [
+            f"| {hour:%Y-%m-%d %H}:00 | {landed.get(hour, 0):,} | {in_lake.get(hour, 0):,} |"
+            + (" **mismatch**" if hour in mismatched else "")
+            for hour in hours
+        ]
+    )
+    return dg.AssetCheckResult(
+        passed=not mismatched,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{len(hours) - len(mismatched)}/{len(hours)} hours reconcile"
+            if hours
+            else "nothing landed in the hours checked"
+        ),
+        metadata={
+            "landed_lines": sum(landed.values()),
+            "bronze_plus_quarantine_rows": sum(in_lake.values()),
+            "mismatched_hours": [f"{hour:%Y-%m-%d %H}:00" for hour in mismatched],
+            "per_hour": dg.MetadataValue.md(table_md),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=SILVER_EVENTS,
+    blocking=True,
+    description=(
+        "Great Expectations suite on the event days built: one row per event_id, ids and "
+        "times present, event types from the contract, payouts not negative."
+    ),
+)
+def silver_events_expectations(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
+    window = run_window(context.run.tags, EVENT_DAYS)
+    return _suite_result(SILVER_EVENTS_SUITE, _scan(lakehouse, SILVER_EVENTS_SUITE, window))
+
+
+@dg.asset_check(
+    asset=FACT_FUNNEL,
+    blocking=True,
+    description=(
+        "Great Expectations suite on the event days built: one row per session, funnel "
+        "flags set, payouts not negative."
+    ),
+)
+def fact_funnel_expectations(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
+    window = run_window(context.run.tags, EVENT_DAYS)
+    return _suite_result(FACT_FUNNEL_SUITE, _scan(lakehouse, FACT_FUNNEL_SUITE, window))
+
+
+GATES = [
+    bronze_expectations,
+    bronze_reconciles_with_landing,
+    silver_events_expectations,
+    fact_funnel_expectations,
+]

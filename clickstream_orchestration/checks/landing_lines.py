@@ -1,0 +1,28 @@
+"""Counting what landed, independently of the loader: non-empty lines per ingest hour."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from datetime import datetime
+
+import dagster as dg
+
+from clickstream_orchestration.lakehouse.build import hour_of_key
+from streaming.landing import LandingStore
+from streaming.settings import Settings
+
+
+def landed_lines_per_hour(
+    settings: Settings, store: LandingStore, window: dg.TimeWindow | None
+) -> Counter[datetime]:
+    """Lines of the bronze and quarantine objects of each ingest hour in ``window``."""
+    lines: Counter[datetime] = Counter()
+    for prefix in (settings.landing_bronze_prefix, settings.landing_quarantine_prefix):
+        for item in store.list(prefix + "/"):
+            hour = hour_of_key(item.key)
+            if hour is None or (window is not None and not window.start <= hour < window.end):
+                continue
+            body = gzip.decompress(store.get(item.key))
+            lines[hour] += sum(1 for line in body.splitlines() if line.strip())
+    return lines

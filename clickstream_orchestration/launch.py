@@ -1,0 +1,126 @@
+"""Materialising the lake through Dagster from code: what the demo and the tests launch.
+
+Each stage is one run of a job of the code location (bronze for the landed hours, the
+segments, silver and gold for the event days), executed in this process against the
+instance under ``DAGSTER_HOME``, so the runs, materialisations and check results show up in
+the UI afterwards exactly as if launched from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from clickstream_orchestration.checks.window import RANGE_END, RANGE_START
+from clickstream_orchestration.dbt_manifest import max_lateness_days
+from clickstream_orchestration.partitions import EVENT_DAYS, day_key, hour_key
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    name: str
+    passed: bool
+    blocking: bool
+    description: str | None
+
+
+@dataclass
+class StageOutcome:
+    job: str
+    run_id: str
+    success: bool
+    materialized: list[str] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def failed_blocking_checks(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if check.blocking and not check.passed]
+
+
+def run_job(
+    defs: dg.Definitions,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    *,
+    tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
+) -> StageOutcome:
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=instance, tags=tags or {}, partition_key=partition_key, raise_on_error=False
+    )
+    blocking = {
+        key: spec.blocking
+        for key, spec in (
+            (check_key, defs.resolve_asset_graph().get_check_spec(check_key))
+            for check_key in defs.resolve_asset_graph().asset_check_keys
+        )
+    }
+    checks = [
+        CheckOutcome(
+            asset=evaluation.asset_key.to_user_string(),
+            name=evaluation.check_name,
+            passed=evaluation.passed,
+            blocking=blocking.get(evaluation.asset_check_key, False)
+            or evaluation.severity == dg.AssetCheckSeverity.ERROR,
+            description=evaluation.description,
+        )
+        for evaluation in result.get_asset_check_evaluations()
+    ]
+    failures = [
+        event.event_specific_data.error.message.strip().splitlines()[0]
+        for event in result.all_events
+        if event.is_step_failure and event.event_specific_data and event.event_specific_data.error
+    ]
+    return StageOutcome(
+        job=job_name,
+        run_id=result.run_id,
+        success=result.success,
+        materialized=[
+            event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+        ],
+        checks=checks,
+        error="; ".join(failures) or None,
+    )
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    return {RANGE_START: first, RANGE_END: last}
+
+
+def event_days_for(hours: list[datetime], today: date | None = None) -> tuple[str, str]:
+    """Event days the landed hours can hold: from ``max_lateness_days`` before the first
+    ingest hour to the last one."""
+    first = max(hours[0].date() - timedelta(days=max_lateness_days()), EVENT_DAYS.start.date())
+    return day_key(first), day_key(hours[-1].date())
+
+
+def materialize_lake(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    hours: list[datetime],
+    *,
+    on_stage: Callable[[str], None] | None = None,
+    days: tuple[str, str] | None = None,
+) -> list[StageOutcome]:
+    """Bronze for the ingest hours, then segments, then silver and gold for the event days;
+    stops at the first stage that fails."""
+    stages = [
+        ("bronze_load", range_tags(hour_key(hours[0]), hour_key(hours[-1]))),
+        ("segments_refresh", {}),
+        ("lake_refresh", range_tags(*(days or event_days_for(hours)))),
+    ]
+    outcomes = []
+    for job_name, tags in stages:
+        if on_stage is not None:
+            on_stage(job_name)
+        outcome = run_job(defs, job_name, instance, tags=tags)
+        outcomes.append(outcome)
+        if not outcome.success:
+            break
+    return outcomes

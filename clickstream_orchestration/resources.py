@@ -1,0 +1,186 @@
+"""Every resource the assets use, built from settings in one place.
+
+``local`` and ``aws`` wire the same assets to different resources: the landing store is a
+directory or an S3 bucket (through dagster-aws), dbt runs the ``local`` (DuckDB) or ``athena``
+target, and the lake's catalog is the SQLite catalog or Glue (chosen by the settings the
+lakehouse resource carries). Nothing else in the code location branches on the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from dagster_aws.s3.sensor import get_objects
+from dagster_dbt import DbtCliResource
+from pyiceberg.catalog import Catalog
+
+from clickstream_orchestration.dbt_manifest import dbt_project
+from clickstream_orchestration.lakehouse.catalog import open_catalog
+from clickstream_orchestration.lakehouse.dbt_project import dbt_environment
+from streaming.landing import LandedObject, LandingStore, LocalLandingStore, S3LandingStore
+from streaming.settings import Settings, get_settings
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """The lake's settings: its catalog, its landing store and the dbt environment."""
+
+    home: str
+
+    def settings(self) -> Settings:
+        return Settings(home=Path(self.home))
+
+    def catalog(self) -> Catalog:
+        return open_catalog(self.settings())
+
+    @contextmanager
+    def dbt_environment(self) -> Iterator[None]:
+        """The process environment a dbt invocation inherits, for the invocation's duration."""
+        # A test runs in the step that builds the last of its parents ("buildable"), so a
+        # silver step never runs a test that also reads a gold table not built yet.
+        values = dbt_environment(self.settings()) | {"DBT_INDIRECT_SELECTION": "buildable"}
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where the delivery stream lands objects; listing is what the landing sensor reads."""
+
+    def store(self) -> LandingStore:
+        raise NotImplementedError
+
+    def list_since(self, prefix: str, since: float | None) -> list[LandedObject]:
+        """Objects under ``prefix`` last modified after ``since`` (epoch seconds), oldest first."""
+        raise NotImplementedError
+
+
+class LocalLandingResource(LandingResource):
+    root: str
+
+    def store(self) -> LandingStore:
+        return LocalLandingStore(Path(self.root))
+
+    def list_since(self, prefix: str, since: float | None) -> list[LandedObject]:
+        objects = (
+            item
+            for item in self.store().list(prefix)
+            if since is None or item.last_modified > since
+        )
+        return sorted(objects, key=lambda item: (item.last_modified, item.key))
+
+
+class S3LandingResource(LandingResource):
+    bucket: str
+    s3: dg.ResourceDependency[S3Resource]
+
+    def store(self) -> LandingStore:
+        return S3LandingStore(self.s3.get_client(), self.bucket)
+
+    def list_since(self, prefix: str, since: float | None) -> list[LandedObject]:
+        after = None if since is None else datetime.fromtimestamp(since, UTC)
+        listed: list[Any] = get_objects(
+            self.bucket, prefix, since_last_modified=after, client=self.s3.get_client()
+        )
+        return [
+            LandedObject(item["Key"], item["Size"], item["LastModified"].timestamp())
+            for item in listed
+        ]
+
+
+class CompactionResource(dg.ConfigurableResource):
+    """Rewrites a table's small data files into fewer large ones, where the engine can."""
+
+    def compact(self, settings: Settings, identifier: str) -> str:
+        raise NotImplementedError
+
+
+class NoCompaction(CompactionResource):
+    """The local engine (DuckDB reads Iceberg, pyiceberg appends) has no file rewrite."""
+
+    def compact(self, settings: Settings, identifier: str) -> str:
+        return "not supported by the local engine"
+
+
+class AthenaCompaction(CompactionResource):
+    """``OPTIMIZE … REWRITE DATA USING BIN_PACK`` through Athena, waited for."""
+
+    poll_seconds: float = 2.0
+    timeout_seconds: float = 1800.0
+
+    def compact(self, settings: Settings, identifier: str) -> str:
+        import time
+
+        import boto3
+
+        athena = boto3.client("athena", region_name=settings.region)
+        started = athena.start_query_execution(
+            QueryString=f"OPTIMIZE {identifier} REWRITE DATA USING BIN_PACK",
+            WorkGroup=settings.athena_workgroup,
+        )
+        query_id = started["QueryExecutionId"]
+        deadline = time.monotonic() + self.timeout_seconds
+        while time.monotonic() < deadline:
+            status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"][
+                "Status"
+            ]
+            if status["State"] == "SUCCEEDED":
+                return f"optimized (query {query_id})"
+            if status["State"] in ("FAILED", "CANCELLED"):
+                raise RuntimeError(
+                    f"OPTIMIZE {identifier} {status['State']}: "
+                    f"{status.get('StateChangeReason', 'no reason given')}"
+                )
+            time.sleep(self.poll_seconds)
+        raise TimeoutError(f"OPTIMIZE {identifier} still running after {self.timeout_seconds} s")
+
+
+def compaction_resource(settings: Settings) -> CompactionResource:
+    return NoCompaction() if settings.env == "local" else AthenaCompaction()
+
+
+def landing_resource(settings: Settings) -> LandingResource:
+    if settings.env == "local":
+        return LocalLandingResource(root=str(settings.landing_dir))
+    return S3LandingResource(
+        bucket=settings.bucket_name("bronze"), s3=S3Resource(region_name=settings.region)
+    )
+
+
+def dbt_resource(settings: Settings) -> DbtCliResource:
+    project = dbt_project(settings)
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(project.profiles_dir),
+        target=project.target,
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+    )
+
+
+def resources_for(settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or get_settings()
+    return {
+        "lakehouse": LakehouseResource(home=str(settings.home)),
+        "landing": landing_resource(settings),
+        "dbt": dbt_resource(settings),
+        "compaction": compaction_resource(settings),
+    }
+
+
+def retention_cutoff(settings: Settings, now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now - timedelta(hours=settings.orchestration.snapshot_retention_hours)

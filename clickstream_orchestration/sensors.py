@@ -1,0 +1,118 @@
+"""The landing sensor: new objects in the landing store become bronze runs of their hour.
+
+The cursor holds the newest last-modified time seen (the watermark) and the keys of the
+objects modified within ``sensor_lag_seconds`` of it. Each tick lists from the watermark minus
+that lag, so an object that shows up late in a listing (written in the same second, or listed
+late by S3) is still seen; the remembered keys keep it from being requested twice. The cursor
+is committed with the run requests, so a restart resumes exactly where the last tick ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import dagster as dg
+
+from clickstream_orchestration.jobs import bronze_job, segments_job
+from clickstream_orchestration.lakehouse.build import hour_of_key
+from clickstream_orchestration.lakehouse.reference_load import SEGMENTS_PREFIX
+from clickstream_orchestration.partitions import INGEST_HOURS, hour_key
+from clickstream_orchestration.resources import LakehouseResource, LandingResource
+from streaming.landing import LandedObject
+
+
+@dataclass
+class LandingCursor:
+    watermark: float | None = None
+    recent: set[str] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, text: str | None) -> LandingCursor:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(data.get("watermark"), set(data.get("recent", [])))
+
+    def dump(self) -> str:
+        return json.dumps({"watermark": self.watermark, "recent": sorted(self.recent)})
+
+    def advance(self, listed: list[LandedObject], lag: float) -> LandingCursor:
+        newest = max((item.last_modified for item in listed), default=self.watermark)
+        if newest is None:
+            return LandingCursor()
+        if self.watermark is not None:
+            newest = max(newest, self.watermark)
+        recent = {item.key for item in listed if item.last_modified >= newest - lag}
+        recent |= {key for key in self.recent if key in {item.key for item in listed}}
+        return LandingCursor(newest, recent)
+
+
+def _run_key(kind: str, partition: str | None, keys: list[str]) -> str:
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+    return f"{kind}:{partition or '-'}:{digest}"
+
+
+@dg.sensor(
+    name="landing_sensor",
+    description=(
+        "Requests the bronze hour partitions that received new landing objects (a late "
+        "object re-requests its hour under a new run key), and the segments refresh when the "
+        "reference feed lands."
+    ),
+    jobs=[bronze_job, segments_job],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def landing_sensor(
+    context: dg.SensorEvaluationContext, lakehouse: LakehouseResource, landing: LandingResource
+) -> dg.SensorResult:
+    settings = lakehouse.settings()
+    lag = float(settings.orchestration.sensor_lag_seconds)
+    cursor = LandingCursor.parse(context.cursor)
+    since = None if cursor.watermark is None else cursor.watermark - lag
+    listed: list[LandedObject] = []
+    for prefix in (
+        settings.landing_bronze_prefix + "/",
+        settings.landing_quarantine_prefix + "/",
+        SEGMENTS_PREFIX,
+    ):
+        listed += landing.list_since(prefix, since)
+    new = [item for item in listed if item.key not in cursor.recent]
+
+    by_hour: dict[datetime, list[str]] = defaultdict(list)
+    segments: list[str] = []
+    skipped: list[str] = []
+    first_hour = INGEST_HOURS.start
+    for item in new:
+        if item.key.startswith(SEGMENTS_PREFIX):
+            segments.append(item.key)
+            continue
+        hour = hour_of_key(item.key)
+        if hour is None or hour < first_hour:
+            skipped.append(item.key)
+            continue
+        by_hour[hour].append(item.key)
+    if skipped:
+        context.log.warning(
+            f"{len(skipped)} objects are outside the hour partitions (first "
+            f"{first_hour:%Y-%m-%d %H}:00) or carry no hour, e.g. {skipped[0]}"
+        )
+
+    requests = [
+        dg.RunRequest(
+            run_key=_run_key("bronze", hour_key(hour), keys),
+            job_name=bronze_job.name,
+            partition_key=hour_key(hour),
+            tags={"clickstream/new_objects": str(len(keys))},
+        )
+        for hour, keys in sorted(by_hour.items())
+    ]
+    if segments:
+        requests.append(
+            dg.RunRequest(run_key=_run_key("segments", None, segments), job_name=segments_job.name)
+        )
+    return dg.SensorResult(run_requests=requests, cursor=cursor.advance(listed, lag).dump())
