@@ -1,40 +1,40 @@
-"""The main job on the local default: a day of dirty traffic, landed, loaded and built.
+"""The main job on the local default: a day of dirty traffic through the whole stack.
 
-A day of traffic is landed as the delivery stream would land it, loaded hour by hour into the
-bronze and quarantine Iceberg tables, and built into silver and gold with dbt (every dbt test
-runs). The landing store and the lake are read back independently of the generator's own
-counts, so the demo fails (non-zero exit) if anything generated as valid is missing from
-bronze, if a rejected event is missing from quarantine, if a consent-off event landed anywhere,
-or if a dbt test fails.
+The local stack (local AWS endpoint, HTTP ingest, delivery) is started; a generated day of
+dirty traffic (duplicates, late and invalid events, consent-off users, bots) is posted to the
+ingest's HTTP API; once delivery has landed every accepted event, Dagster materialises the
+lake (bronze for the landed hours, segments, silver and gold for the event days) with every
+blocking check. The demo exits non-zero if delivery loses an event, a stage fails or a
+blocking check fails.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import shutil
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from clickstream_orchestration.lakehouse.build import build_lake, load_landed_hours
-from clickstream_orchestration.lakehouse.catalog import open_catalog
-from clickstream_orchestration.lakehouse.dbt_project import DbtError
+from clickstream_orchestration.launch import StageOutcome
 from streaming.generator import GenerationSummary, TrafficConfig
-from streaming.generator.runner import default_workers
-from streaming.generator.sinks.landing import write_landing
-from streaming.landing import LandingStore, decode_records, landing_store
+from streaming.landing import LandingStore, landing_store
+from streaming.local_aws import LocalAws
 from streaming.settings import Settings, get_settings
+
+DELIVERY_WAIT_SECONDS = 180.0
 
 
 @dataclass
-class PrefixContents:
-    objects: int = 0
-    records: int = 0
-    compressed_bytes: int = 0
-    by_event_type: Counter[str] = field(default_factory=Counter)
+class Landed:
+    bronze: int = 0
+    quarantine: int = 0
 
 
 def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
@@ -44,78 +44,205 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
         console.print("[red]the demo runs on the local default; unset CLICKSTREAM_ENV[/red]")
         return 2
     _reset_local_state(settings, console)
-    start = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(), UTC)
+    start = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), clock(), UTC)
     config = TrafficConfig(events=events, seed=seed, start=start, days=1)
-    store = landing_store(settings)
 
-    with Progress(
+    from streaming.generator.sinks.http import send_http
+    from streaming.generator.sinks.landing import write_segments
+    from streaming.local_stack import local_stack_running
+
+    with console.status("starting the local stack (AWS endpoint, ingest, delivery)"):
+        stack_context = local_stack_running(settings)
+        stack = stack_context.__enter__()
+    try:
+        console.print(
+            f"local stack up: ingest {settings.ingest_url}, stream {settings.stream_name} "
+            f"on {settings.aws_endpoint_url}, delivery every 5 s into {settings.landing_dir}"
+        )
+        with _progress(console) as progress:
+            task = progress.add_task("sending a day of traffic to POST /v1/batch", total=events)
+            summary = send_http(
+                config,
+                settings.ingest_url,
+                workers=1,
+                concurrency=8,
+                progress=lambda done: progress.advance(task, done),
+            )
+        console.print(_traffic_table(summary))
+        store = landing_store(settings)
+        write_segments(config, store, settings.hmac_key)
+        accepted, rejected = summary.sink["accepted"], summary.sink["rejected"]
+        with console.status("waiting for delivery to land every accepted event"):
+            landed = _wait_for_delivery(settings, store, accepted, rejected, stack.check_alive)
+    finally:
+        with console.status("stopping the local stack"):
+            stack_context.__exit__(None, None, None)
+    if landed.bronze != accepted or landed.quarantine != rejected:
+        console.print(
+            f"[red]delivery did not land everything: bronze {landed.bronze:,} of "
+            f"{accepted:,} accepted, quarantine {landed.quarantine:,} of {rejected:,}[/red]"
+        )
+        return 1
+    console.print(
+        f"[green]landed: {landed.bronze:,} accepted events under bronze/, {landed.quarantine:,}"
+        f" rejected under quarantine/, {summary.sink['discarded']:,} consent-off stored "
+        "nowhere[/green]"
+    )
+    return _materialize(settings, console)
+
+
+def _materialize(settings: Settings, console: Console) -> int:
+    with console.status("loading the Dagster definitions (dbt manifest)"):
+        import dagster as dg
+
+        from clickstream_orchestration.definitions import defs
+        from clickstream_orchestration.lakehouse.build import landed_hours
+        from clickstream_orchestration.launch import materialize_lake
+
+    hours = landed_hours(settings)
+    instance = dg.DagsterInstance.get()
+    started = time.perf_counter()
+    descriptions = {
+        "bronze_load": f"bronze: {len(hours)} ingest hour(s) into Iceberg, with gates",
+        "segments_refresh": "segments: change log and SCD2 model",
+        "lake_refresh": "silver and gold: dbt build per layer, gated",
+    }
+    status = console.status("")
+    log = settings.log_dir / "demo-runs.log"
+    # dbt's own output goes to the run's compute log in the UI and to this file
+    with status, log.open("w") as sink, contextlib.redirect_stdout(sink):
+        outcomes = materialize_lake(
+            defs,
+            instance,
+            hours,
+            on_stage=lambda job: status.update(f"Dagster run: {descriptions[job]}"),
+        )
+    seconds = time.perf_counter() - started
+    console.print(_stages_table(outcomes, seconds))
+    console.print(_checks_table(outcomes))
+    failed = [check for outcome in outcomes for check in outcome.failed_blocking_checks]
+    if not all(outcome.success for outcome in outcomes) or failed:
+        for outcome in outcomes:
+            if outcome.error:
+                console.print(f"[red]{outcome.job} failed: {outcome.error}[/red]", highlight=False)
+        for check in failed:
+            console.print(f"[red]blocking check failed: {check.asset} {check.name}[/red]")
+        return 1
+    console.print(_tables_table(settings))
+    console.print(_funnel_table(settings))
+    console.print(
+        "[green]every stage and blocking check passed; runs are in the Dagster UI "
+        "(make dev). Try: clickstream query \"select * from mart.fact_funnel limit 5\"[/green]"
+    )
+    return 0
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    ) as progress:
-        task = progress.add_task("generating and landing a day of traffic", total=events)
-        summary = write_landing(
-            config,
-            store,
-            settings,
-            workers=default_workers(),
-            progress=lambda done: progress.advance(task, done),
+    )
+
+
+def _reset_local_state(settings: Settings, console: Console) -> None:
+    aws = LocalAws(settings)
+    if aws.running_pid() is not None:
+        aws.down()  # a fresh stream: the demo's counts must not include older traffic
+    for directory in (
+        settings.landing_dir,
+        settings.warehouse_dir,
+        settings.duckdb_dir,
+        settings.checkpoint_dir,
+    ):
+        if directory.exists():
+            shutil.rmtree(directory)
+    (settings.home / "catalog.db").unlink(missing_ok=True)
+    console.print(f"local home: {settings.home} (landing, checkpoints and lake emptied)")
+
+
+def _count_lines(store: LandingStore, prefix: str) -> int:
+    return sum(
+        sum(1 for line in gzip.decompress(store.get(item.key)).splitlines() if line.strip())
+        for item in store.list(prefix + "/")
+    )
+
+
+def _wait_for_delivery(
+    settings: Settings, store: LandingStore, accepted: int, rejected: int, check_alive
+) -> Landed:
+    deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+    landed = Landed()
+    while time.monotonic() < deadline:
+        check_alive()
+        landed = Landed(
+            _count_lines(store, settings.landing_bronze_prefix),
+            _count_lines(store, settings.landing_quarantine_prefix),
         )
-
-    console.print(summary.table())
-    bronze = _read_prefix(store, settings.landing_bronze_prefix)
-    quarantine = _read_prefix(store, settings.landing_quarantine_prefix)
-    console.print(_landing_table(settings, bronze, quarantine))
-    problems = _reconcile(summary, bronze, quarantine)
-    for problem in problems:
-        console.print(f"[red]{problem}[/red]")
-    if problems:
-        return 1
-    console.print(
-        f"[green]landing reconciles with the traffic sent: {bronze.records:,} events in "
-        f"bronze, {quarantine.records:,} rejected in quarantine, "
-        f"{summary.sink['discarded_consent_off']:,} consent-off events stored nowhere[/green]"
-    )
-    return _build_lake(settings, bronze, quarantine, console)
+        if landed.bronze >= accepted and landed.quarantine >= rejected:
+            return landed
+        time.sleep(1.0)
+    return landed
 
 
-def _build_lake(
-    settings: Settings, bronze: PrefixContents, quarantine: PrefixContents, console: Console
-) -> int:
-    with console.status("loading bronze and quarantine hour by hour"):
-        loads = load_landed_hours(settings)
-    loaded = sum(result.loaded_rows for result, _ in loads)
-    rejected = sum(
-        result.quarantined_rows + ingest.loaded_rows + ingest.quarantined_rows
-        for result, ingest in loads
-    )
-    console.print(f"bronze: {loaded:,} rows loaded from {len(loads)} hours")
-    if loaded != bronze.records or rejected != quarantine.records:
-        console.print(
-            f"[red]lake load does not reconcile: bronze {loaded:,} of {bronze.records:,}, "
-            f"quarantine {rejected:,} of {quarantine.records:,}[/red]"
+def _traffic_table(summary: GenerationSummary) -> Table:
+    table = Table(title="traffic sent through the HTTP ingest")
+    table.add_column("")
+    table.add_column("events", justify="right")
+    sink = summary.sink
+    rows = [
+        ("generated (incl. re-sent duplicates)", sink["events_sent"]),
+        ("accepted (on the stream)", sink["accepted"]),
+        ("rejected (quarantined)", sink["rejected"]),
+        ("discarded (consent off, stored nowhere)", sink["discarded"]),
+        ("failed requests", sink["http_errors"]),
+    ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}")
+    return table
+
+
+def _stages_table(outcomes: list[StageOutcome], seconds: float) -> Table:
+    table = Table(title=f"Dagster runs ({seconds:.1f} s)")
+    for column in ("job", "run", "result", "assets materialised"):
+        table.add_column(column)
+    for outcome in outcomes:
+        table.add_row(
+            outcome.job,
+            outcome.run_id[:8],
+            "[green]success[/green]" if outcome.success else "[red]failed[/red]",
+            ", ".join(sorted(set(outcome.materialized))),
         )
-        return 1
-    with console.status("building silver and gold with dbt (models and tests)"):
-        try:
-            result = build_lake(settings, capture=True)
-        except DbtError as error:
-            console.print(f"[red]{error}[/red]", highlight=False)
-            return 1
-    console.print(_lake_table(settings, result.seconds))
-    console.print(
-        "[green]silver and gold built; every dbt test passed. "
-        'Try: clickstream query "select * from mart.fact_funnel limit 5"[/green]'
-    )
-    return 0
+    return table
 
 
-def _lake_table(settings: Settings, seconds: float) -> Table:
+def _checks_table(outcomes: list[StageOutcome]) -> Table:
+    table = Table(title="asset checks")
+    for column in ("asset", "checks", "passed", "failed"):
+        table.add_column(column, justify="left" if column == "asset" else "right")
+    by_asset: dict[str, list[bool]] = {}
+    for outcome in outcomes:
+        for check in outcome.checks:
+            by_asset.setdefault(check.asset, []).append(check.passed)
+    for asset, results in sorted(by_asset.items()):
+        failed = results.count(False)
+        table.add_row(
+            asset,
+            str(len(results)),
+            str(results.count(True)),
+            f"[red]{failed}[/red]" if failed else "0",
+        )
+    return table
+
+
+def _tables_table(settings: Settings) -> Table:
+    from clickstream_orchestration.lakehouse.catalog import open_catalog
+
     catalog = open_catalog(settings)
-    table = Table(title=f"lake tables (dbt build {seconds:.1f} s)")
+    table = Table(title="lake tables")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for namespace in catalog.list_namespaces():
@@ -125,49 +252,28 @@ def _lake_table(settings: Settings, seconds: float) -> Table:
     return table
 
 
-def _reset_local_state(settings: Settings, console: Console) -> None:
-    for directory in (settings.landing_dir, settings.warehouse_dir, settings.duckdb_dir):
-        if directory.exists():
-            shutil.rmtree(directory)
-    catalog_file = settings.home / "catalog.db"
-    catalog_file.unlink(missing_ok=True)
-    console.print(f"landing store: {settings.landing_dir} (emptied for this run, lake too)")
+def _funnel_table(settings: Settings) -> Table:
+    from clickstream_orchestration.lakehouse.query import query
 
-
-def _read_prefix(store: LandingStore, prefix: str) -> PrefixContents:
-    contents = PrefixContents()
-    for item in store.list(prefix + "/"):
-        records = decode_records(store.get(item.key))
-        contents.objects += 1
-        contents.records += len(records)
-        contents.compressed_bytes += item.size
-        contents.by_event_type.update(record.get("event_type", "?") for record in records)
-    return contents
-
-
-def _landing_table(settings: Settings, bronze: PrefixContents, quarantine: PrefixContents) -> Table:
-    table = Table(title=f"landed in {settings.landing_dir}")
-    for column in ("prefix", "objects", "records", "gzip bytes"):
-        table.add_column(column, justify="left" if column == "prefix" else "right")
-    for name, contents in (("bronze/", bronze), ("quarantine/", quarantine)):
-        table.add_row(
-            name, f"{contents.objects:,}", f"{contents.records:,}", f"{contents.compressed_bytes:,}"
-        )
-        if contents is bronze:
-            for event_type, count in sorted(bronze.by_event_type.items()):
-                table.add_row(f"  events_type={event_type}", "", f"{count:,}", "")
+    funnel = query(
+        settings,
+        """
+        select
+            count(*) as sessions,
+            count(*) filter (where saw_comparison) as saw_comparison,
+            count(*) filter (where interacted_chart) as interacted_chart,
+            count(*) filter (where clicked_affiliate) as clicked_affiliate,
+            coalesce(sum(payout_cents), 0) as payout_cents
+        from mart.fact_funnel
+        where not is_bot
+        """,
+    ).to_pylist()[0]
+    table = Table(title="funnel (human sessions)")
+    table.add_column("step")
+    table.add_column("sessions", justify="right")
+    table.add_column("share", justify="right")
+    total = funnel["sessions"] or 1
+    for step in ("sessions", "saw_comparison", "interacted_chart", "clicked_affiliate"):
+        table.add_row(step.replace("_", " "), f"{funnel[step]:,}", f"{funnel[step] / total:.1%}")
+    table.add_row("affiliate payout", f"${funnel['payout_cents'] / 100:,.2f}", "")
     return table
-
-
-def _reconcile(
-    summary: GenerationSummary, bronze: PrefixContents, quarantine: PrefixContents
-) -> list[str]:
-    expected_bronze = summary.valid - summary.sink["discarded_consent_off"]
-    problems = []
-    if bronze.records != expected_bronze:
-        problems.append(f"bronze holds {bronze.records:,} events, expected {expected_bronze:,}")
-    if quarantine.records != summary.invalid:
-        problems.append(
-            f"quarantine holds {quarantine.records:,} events, expected {summary.invalid:,}"
-        )
-    return problems

@@ -49,10 +49,15 @@ def run_job(
     *,
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
+    log_level: str = "WARNING",
 ) -> StageOutcome:
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
-        instance=instance, tags=tags or {}, partition_key=partition_key, raise_on_error=False
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        instance=instance,
+        tags=tags or {},
+        partition_key=partition_key,
+        raise_on_error=False,
     )
     blocking = {
         key: spec.blocking
