@@ -13,19 +13,26 @@ from clickstream_orchestration.jobs import JOBS
 from clickstream_orchestration.resources import resources_for
 from clickstream_orchestration.schedules import SCHEDULES
 from clickstream_orchestration.sensors import landing_sensor
+from streaming.settings import Settings, get_settings
 
-defs = dg.Definitions(
-    assets=[
-        events_stream,
-        landed_objects,
-        bronze_hours,
-        user_segment_changes,
-        *DBT_ASSETS,
-        iceberg_maintenance,
-    ],
-    asset_checks=GATES,
-    jobs=JOBS,
-    sensors=[landing_sensor],
-    schedules=SCHEDULES,
-    resources=resources_for(),
-)
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The code location wired to the resources of ``settings``."""
+    return dg.Definitions(
+        assets=[
+            events_stream,
+            landed_objects,
+            bronze_hours,
+            user_segment_changes,
+            *DBT_ASSETS,
+            iceberg_maintenance,
+        ],
+        asset_checks=GATES,
+        jobs=JOBS,
+        sensors=[landing_sensor],
+        schedules=SCHEDULES,
+        resources=resources_for(settings),
+    )
+
+
+defs = build_definitions(get_settings())

@@ -132,7 +132,7 @@ def _materialize(settings: Settings, console: Console) -> int:
     console.print(_funnel_table(settings))
     console.print(
         "[green]every stage and blocking check passed; runs are in the Dagster UI "
-        "(make dev). Try: clickstream query \"select * from mart.fact_funnel limit 5\"[/green]"
+        '(make dev). Try: clickstream query "select * from mart.fact_funnel limit 5"[/green]'
     )
     return 0
 

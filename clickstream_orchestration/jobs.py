@@ -9,7 +9,6 @@ from clickstream_orchestration.assets.bronze import (
     QUARANTINE_EVENTS,
     USER_SEGMENT_CHANGES,
 )
-from clickstream_orchestration.partitions import EVENT_DAYS, INGEST_HOURS
 
 SILVER_DAILY = dg.AssetSelection.groups("silver") - dg.AssetSelection.assets(
     ["silver", "silver_user_segments"]
@@ -19,7 +18,6 @@ GOLD = dg.AssetSelection.groups("gold")
 bronze_job = dg.define_asset_job(
     "bronze_load",
     selection=dg.AssetSelection.assets(BRONZE_EVENTS, QUARANTINE_EVENTS),
-    partitions_def=INGEST_HOURS,
     description="Landed objects of ingest hours into bronze and quarantine (with their gates).",
 )
 
@@ -32,7 +30,6 @@ segments_job = dg.define_asset_job(
 lake_refresh_job = dg.define_asset_job(
     "lake_refresh",
     selection=SILVER_DAILY | GOLD,
-    partitions_def=EVENT_DAYS,
     description=(
         "Silver and gold for event days: one dbt run per layer over the whole day range, "
         "gated by the blocking checks between them."

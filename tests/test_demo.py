@@ -1,4 +1,5 @@
-"""`make demo` runs `clickstream demo`: land a day of traffic, reconcile it, build the lake."""
+"""`make demo` runs `clickstream demo`: a day of traffic through the local stack, the lake
+materialised through Dagster."""
 
 from __future__ import annotations
 
@@ -7,18 +8,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import free_port
+
 BIN = Path(sys.executable).parent
 
 
-def test_demo_lands_a_day_of_traffic_and_reconciles(tmp_path: Path) -> None:
+def test_demo_sends_a_day_through_the_stack_and_materialises_the_lake(tmp_path: Path) -> None:
     home = tmp_path / "home"
     stale = home / "landing" / "bronze" / "events_type=page_view" / "stale.gz"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"left over from an earlier run")
-    environment = dict(os.environ, CLICKSTREAM_HOME=str(home), HOME=str(tmp_path), COLUMNS="120")
+    environment = dict(
+        os.environ,
+        CLICKSTREAM_HOME=str(home),
+        HOME=str(tmp_path),
+        COLUMNS="160",
+        CLICKSTREAM_LOCAL_AWS__PORT=str(free_port()),
+        CLICKSTREAM_INGEST__PORT=str(free_port()),
+    )
     environment.pop("CLICKSTREAM_ENV", None)
+    environment.pop("DAGSTER_HOME", None)
     result = subprocess.run(
-        [BIN / "clickstream", "demo", "--events", "20000", "--seed", "3"],
+        [BIN / "clickstream", "demo", "--events", "8000", "--seed", "3"],
         env=environment,
         cwd=tmp_path,
         capture_output=True,
@@ -26,9 +37,17 @@ def test_demo_lands_a_day_of_traffic_and_reconciles(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "landing reconciles with the traffic sent" in result.stdout
-    assert "every dbt test passed" in result.stdout
-    assert "mart.fact_funnel" in result.stdout
+    out = result.stdout
+    assert "traffic sent through the HTTP ingest" in out
+    assert "every stage and blocking check passed" in out
+    for job in ("bronze_load", "segments_refresh", "lake_refresh"):
+        assert job in out
+    for table in ("mart.fact_funnel", "mart.fact_affiliate_clicks", "lake.silver_events"):
+        assert table in out
+    assert "clicked affiliate" in out
+    assert not (home / "run" / "local-aws.pid").exists(), "the demo leaves no server running"
+    runs = list((home / "dagster" / "storage").iterdir())
+    assert len(runs) >= 3, "the runs are recorded in the Dagster home for the UI"
     assert not stale.exists()
     bronze = list((home / "landing" / "bronze").rglob("*.gz"))
     quarantine = list((home / "landing" / "quarantine").rglob("*.gz"))
