@@ -14,12 +14,13 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test dev bench lint format lock clean distclean infra-check
+.PHONY: help demo test dev docs bench lint format lock clean distclean infra-check
 
 help:
 	@echo "make demo   run the main job on the local default"
 	@echo "make test   lint and run the test suite"
-	@echo "make dev    Dagster UI on http://127.0.0.1:3000 (local default)"
+	@echo "make dev    local stack + Dagster UI on http://127.0.0.1:3000 (sensors, schedules on)"
+	@echo "make docs   dbt docs for analysts on http://127.0.0.1:8580"
 	@echo "make bench  benchmarks: a table of figures against goals and baselines"
 	@echo "make lint   ruff check and format check"
 	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml"
@@ -49,6 +50,9 @@ infra-check:
 
 dev: $(INSTALLED)
 	$(BIN)/clickstream dev
+
+docs: $(INSTALLED)
+	$(BIN)/clickstream docs
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench

@@ -9,6 +9,7 @@ from clickstream_orchestration.commands.deliver import deliver
 from clickstream_orchestration.commands.demo import demo
 from clickstream_orchestration.commands.dev import dev
 from clickstream_orchestration.commands.dlq import replay as dlq_replay
+from clickstream_orchestration.commands.docs import docs
 from clickstream_orchestration.commands.generate import generate
 from clickstream_orchestration.commands.ingest import serve as ingest_serve
 from clickstream_orchestration.commands.lake import lake_app
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("dev")(dev)
+app.command("docs")(docs)
 app.command("config")(show_config)
 app.command("query")(query)
 app.add_typer(lake_app, name="lake")
