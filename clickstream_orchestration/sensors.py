@@ -23,6 +23,7 @@ from clickstream_orchestration.lakehouse.reference_load import SEGMENTS_PREFIX
 from clickstream_orchestration.partitions import INGEST_HOURS, hour_key
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
 from streaming.landing import LandedObject
+from streaming.settings import get_settings
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _run_key(kind: str, partition: str | None, keys: list[str]) -> str:
         "reference feed lands."
     ),
     jobs=[bronze_job, segments_job],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=get_settings().orchestration.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_sensor(

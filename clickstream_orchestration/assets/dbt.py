@@ -116,7 +116,8 @@ def _build(
     settings = lakehouse.settings()
     catalog = lakehouse.catalog()
     with lakehouse.dbt_environment():
-        for event in dbt.cli(["build", *args], context=context).stream():
+        events = dbt.cli(["build", *args], context=context).stream().fetch_column_metadata()
+        for event in events:
             if isinstance(event, dg.Output | dg.AssetMaterialization):
                 key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
                 name = (key or context.asset_key_for_output(event.output_name)).path[-1]
