@@ -71,3 +71,41 @@ def test_the_materialised_view_is_the_seed_design(settings: Settings) -> None:
 def test_splitting_respects_quotes_and_comments() -> None:
     text = "-- a; comment\nSELECT ';' AS x;\n\nSELECT \"a;b\" FROM t; -- trailing\n"
     assert split_statements(text) == ["SELECT ';' AS x", 'SELECT "a;b" FROM t']
+
+
+def test_local_marts_have_the_redshift_names_and_columns(settings: Settings) -> None:
+    """The DuckDB views the local consumer keeps answer to the same names and columns."""
+    import duckdb
+
+    from streaming.realtime.local_sql import schema_statements
+
+    redshift: dict[str, list[str]] = {}
+    for statement in render(settings):
+        parsed = sqlglot.parse_one(statement.sql, read="redshift")
+        if isinstance(parsed, exp.Create) and parsed.kind in ("VIEW",):
+            name = parsed.this.name if isinstance(parsed.this, exp.Table) else parsed.this.this.name
+            redshift[name] = parsed.expression.named_selects
+        elif statement.materialized_view:
+            redshift["mv_events_min"] = parsed.expression.named_selects
+    conn = duckdb.connect()
+    for sql in schema_statements():
+        conn.execute(sql)
+    local = {
+        name: [row[0] for row in conn.execute(f"DESCRIBE {name}").fetchall()]
+        for name in redshift
+        if name != "v_events_payload"  # the raw SUPER payload is Redshift's alone
+    }
+    for name, columns in local.items():
+        expected = [c for c in redshift[name] if c != "payload"]
+        assert columns == expected, name
+    assert set(local) >= {
+        "events_per_minute",
+        "active_users",
+        "affiliate_per_minute",
+        "top_pages_last_hour",
+        "by_country_last_hour",
+        "by_source_last_hour",
+        "last_hour_per_minute",
+        "events",
+        "mv_events_min",
+    }
