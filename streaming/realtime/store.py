@@ -203,6 +203,7 @@ class RealtimeStore:
                 "state_id": self.state_id,
                 "schema_version": SCHEMA_VERSION,
                 "applied_seq": str(self.last_seq),
+                "horizon": self.horizon.isoformat() if self.horizon else "",
                 "published_at": datetime.now().astimezone().isoformat(timespec="milliseconds"),
                 **extra_meta,
             },
