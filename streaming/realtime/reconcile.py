@@ -108,9 +108,7 @@ class ReconciliationResult:
         closed = [hour for hour in self.hours if hour.closed]
         compared = sum(hour.compared_batch for hour in closed)
         if self.passed:
-            text = (
-                f"{len(closed)} closed hour(s) reconciled: {compared:,} events equal after dedup"
-            )
+            text = f"{len(closed)} closed hour(s) reconciled: {compared:,} events equal after dedup"
         else:
             worst = max(self.failing, key=lambda hour: abs(hour.unexplained))
             text = (
