@@ -60,6 +60,14 @@ def test_an_unexplained_difference_fails_with_the_hour_named() -> None:
     assert reconcile(rt, batch, Tolerance(absolute=10)).passed
 
 
+def test_without_published_marts_nothing_is_compared(tmp_path: Path) -> None:
+    from streaming.settings import Settings
+
+    result = reconcile_lake(Settings(home=tmp_path / "home"))
+    assert result.passed and result.hours == []
+    assert "never published" in result.description
+
+
 @pytest.mark.timeout(300)
 def test_a_generated_day_reconciles_after_the_batch_pipeline(
     tmp_path: Path, moto_port: int

@@ -63,6 +63,7 @@ def top(
     pages: Annotated[int, typer.Option(help="Top pages shown.", min=1)] = 10,
 ) -> None:
     """Live view: the last hour per minute and the top pages, redrawn every second."""
+    import duckdb
     from rich.console import Console
     from rich.live import Live
 
@@ -89,7 +90,7 @@ def top(
                 except RealtimeUnavailableError:
                     continue
                 live.update(render(frame))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, duckdb.InterruptException):
             return
 
 

@@ -8,7 +8,7 @@ a replay of historical traffic (generated days) needs to show anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -107,6 +107,15 @@ def sparkline(values: list[int]) -> str:
     return "".join(BARS[min(len(BARS) - 1, round(v / top * (len(BARS) - 1)))] for v in values)
 
 
+def minute_counts(frame: Frame, minutes: int = 60) -> list[int]:
+    """Events per minute for each of the hour's minutes, oldest first (0 without traffic)."""
+    if frame.anchor is None:
+        return []
+    end = frame.anchor.replace(second=0, microsecond=0)
+    by_minute = {row["minute_ts"]: int(row["events"]) for row in frame.series}
+    return [by_minute.get(end - timedelta(minutes=back), 0) for back in range(minutes - 1, -1, -1)]
+
+
 def render(frame: Frame) -> Group:
     """The frame as rich renderables: header, minute series, top pages."""
     header = Text()
@@ -127,7 +136,7 @@ def render(frame: Frame) -> Group:
             f"\nlast {row['window_minutes']:>2} min (now): {row['events']:,} events, "
             f"{row['active_sessions']:,} sessions, {row['active_users']:,} users"
         )
-    counts = [int(row["events"]) for row in frame.series]
+    counts = minute_counts(frame)
     series = Table(title="last hour per minute", expand=False)
     for column in ("minute", "events", "page views", "charts", "affiliate", "payout", "users"):
         series.add_column(column, justify="right" if column != "minute" else "left")
@@ -149,7 +158,7 @@ def render(frame: Frame) -> Group:
             str(row["page_rank"]), str(row["page_url"]), f"{row['page_views']:,}", str(row["users"])
         )
     spark = Panel(
-        Text(sparkline(counts) or "(no events in this hour)"),
-        title=f"events per minute, {len(counts)} minute(s) with traffic",
+        Text(sparkline(counts) if any(counts) else "(no events in this hour)"),
+        title=f"events per minute, last 60 minutes (peak {max(counts, default=0):,})",
     )
     return Group(header, spark, series, pages)

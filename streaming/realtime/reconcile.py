@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from streaming.realtime.store import open_realtime
+from streaming.realtime.store import open_realtime, published_path
 from streaming.settings import Settings
 
 HORIZON_MARGIN = timedelta(minutes=1)
@@ -105,6 +105,8 @@ class ReconciliationResult:
 
     @property
     def description(self) -> str:
+        if not self.hours and self.notes:
+            return "; ".join(self.notes)
         closed = [hour for hour in self.hours if hour.closed]
         compared = sum(hour.compared_batch for hour in closed)
         if self.passed:
@@ -219,7 +221,10 @@ def hour_counts(
 
 def batch_cutoff(conn: duckdb.DuckDBPyConnection) -> datetime | None:
     """Acceptance time of the newest event the batch has loaded (``lake.bronze_events``)."""
-    row = conn.execute("SELECT max(ingest_ts) FROM lake.bronze_events").fetchone()
+    try:
+        row = conn.execute("SELECT max(ingest_ts) FROM lake.bronze_events").fetchone()
+    except duckdb.CatalogException:  # no lake loaded yet
+        return None
     return None if row is None or row[0] is None else _from_millis(int(row[0]))
 
 
@@ -255,6 +260,13 @@ def reconcile_lake(
         lake = connect(settings, open_catalog(settings))
     try:
         cutoff = cutoff or batch_cutoff(lake)
+        if not published_path(settings).is_symlink():
+            result = reconcile({}, {}, tolerance)
+            result.notes.append(
+                "nothing to compare: the real-time marts were never published "
+                "(`clickstream rt consume` has not run in this home)"
+            )
+            return result
         with open_realtime(settings) as rt:
             horizon = realtime_horizon(rt)
             if cutoff is None or horizon is None:
