@@ -8,7 +8,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import bronze_bench, delivery_bench, generator_bench, ingest_bench, lake_bench
+from bench import (
+    bronze_bench,
+    delivery_bench,
+    generator_bench,
+    ingest_bench,
+    lake_bench,
+    realtime_bench,
+)
 from bench.report import Report
 
 BENCHMARKS: dict[str, Callable[[Report], None]] = {
@@ -17,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Report], None]] = {
     "delivery": delivery_bench.run,
     "bronze": bronze_bench.run,
     "lake": lake_bench.run,
+    "realtime": realtime_bench.run,
 }
 
 

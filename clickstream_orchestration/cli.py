@@ -15,6 +15,7 @@ from clickstream_orchestration.commands.ingest import serve as ingest_serve
 from clickstream_orchestration.commands.lake import lake_app
 from clickstream_orchestration.commands.local import local_app
 from clickstream_orchestration.commands.query import query
+from clickstream_orchestration.commands.rt import rt_app
 from clickstream_orchestration.commands.send import send
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(ingest_app, name="ingest")
 dlq_app = typer.Typer(help="The ingest's dead-letter queue.", no_args_is_help=True)
 dlq_app.command("replay")(dlq_replay)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(rt_app, name="rt")
 
 
 @app.callback()

@@ -81,6 +81,41 @@ class OrchestrationSettings(BaseModel):
     gold_freshness_hours: int = Field(default=2, ge=1)
 
 
+class RealtimeSettings(BaseModel):
+    """The local real-time consumer: a second reader of the stream keeping minute marts."""
+
+    refresh_seconds: float = Field(default=0.5, gt=0)
+    """How often the consumer commits what it read and publishes a new snapshot of the marts."""
+    poll_seconds: float = Field(default=0.1, ge=0)
+    """Pause between reads of a shard that is at its tip."""
+    retention_hours: float = Field(default=48.0, gt=0)
+    """Events stay in the marts this long after they arrived (also the dedup window)."""
+
+
+class RedshiftSettings(BaseModel):
+    """Where the real-time SQL is applied in ``aws`` (Redshift Serverless by default).
+
+    Unset names derive from the rest of the settings, like the names ``infra/`` deploys.
+    """
+
+    workgroup: str | None = None
+    """Redshift Serverless workgroup; default ``<project>-<stage>-rt``."""
+    cluster_identifier: str | None = None
+    """A provisioned cluster instead of a workgroup (then ``db_user`` or ``secret_arn``)."""
+    database: str | None = None
+    """Default: the project name with ``_`` for ``-`` (the namespace's database)."""
+    db_user: str | None = None
+    secret_arn: str | None = None
+    iam_role_arn: str | None = None
+    """Role Redshift assumes to read the stream; default the deployed streaming role."""
+    external_schema: str = "kds"
+    rt_schema: str = "rt"
+    statement_timeout_seconds: float = Field(default=900.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    """Attempts per Data API call when it is throttled or fails transiently."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLICKSTREAM_",
@@ -105,6 +140,8 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     local_aws: LocalAwsSettings = Field(default_factory=LocalAwsSettings)
     orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    redshift: RedshiftSettings = Field(default_factory=RedshiftSettings)
 
     @model_validator(mode="after")
     def _resolve_home(self) -> Settings:
@@ -178,6 +215,19 @@ class Settings(BaseSettings):
         return f"{self.resource_prefix}-rt"
 
     @property
+    def redshift_workgroup_name(self) -> str:
+        """The workgroup the real-time SQL is applied in (configured, or the deployed one)."""
+        return self.redshift.workgroup or self.redshift_workgroup
+
+    @property
+    def redshift_database(self) -> str:
+        return self.redshift.database or self.project.replace("-", "_")
+
+    @property
+    def redshift_iam_role_arn(self) -> str:
+        return self.redshift.iam_role_arn or self.redshift_streaming_role_arn
+
+    @property
     def redshift_namespace(self) -> str:
         return f"{self.resource_prefix}-rt"
 
@@ -225,6 +275,11 @@ class Settings(BaseSettings):
     @property
     def checkpoint_dir(self) -> Path:
         return self.home / "checkpoints"
+
+    @property
+    def realtime_dir(self) -> Path:
+        """The local real-time marts: the consumer's state and the snapshots queries read."""
+        return self.home / "realtime"
 
     @property
     def generated_dir(self) -> Path:

@@ -18,14 +18,14 @@ class OutputFormat(enum.StrEnum):
 
 
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL to run; tables are lake.* and mart.*.")],
+    sql: Annotated[str, typer.Argument(help="SQL to run; tables are lake.*, mart.* and rt.*.")],
     output: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", help="table, json (one object per line) or csv."),
     ] = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Rows shown in table format.", min=1)] = 50,
 ) -> None:
-    """Run SQL against the lake's Iceberg tables and print the result."""
+    """Run SQL against the lake's Iceberg tables (and the real-time rt.* marts); print it."""
     from rich.console import Console
     from rich.table import Table
 

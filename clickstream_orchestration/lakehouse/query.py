@@ -1,4 +1,8 @@
-"""Ad-hoc SQL over the lake: DuckDB with every Iceberg table visible as ``lake.*``/``mart.*``."""
+"""Ad-hoc SQL over the lake: DuckDB with every Iceberg table visible as ``lake.*``/``mart.*``.
+
+The local real-time marts are attached read-only as ``rt.*`` once the consumer has published
+them (``clickstream rt consume``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import pyarrow as pa
 
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.lakehouse.engine import connect
+from streaming.realtime.store import attach_realtime
 from streaming.settings import Settings
 
 
@@ -17,6 +22,7 @@ def query(settings: Settings, sql: str) -> pa.Table:
     """Run ``sql`` against the current snapshot of every table and return the rows."""
     conn = connect(settings, open_catalog(settings))
     try:
+        attach_realtime(conn, settings)
         return conn.execute(sql).to_arrow_table()
     except Exception as error:  # DuckDB raises a family of errors; the message is what matters
         raise QueryError(str(error).strip()) from error
