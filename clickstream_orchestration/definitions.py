@@ -8,6 +8,10 @@ from clickstream_orchestration.assets.bronze import bronze_hours, user_segment_c
 from clickstream_orchestration.assets.dbt import DBT_ASSETS
 from clickstream_orchestration.assets.landing import events_stream, landed_objects
 from clickstream_orchestration.assets.maintenance import iceberg_maintenance
+from clickstream_orchestration.assets.realtime import (
+    realtime_reconciles_with_batch,
+    redshift_streaming_mvs,
+)
 from clickstream_orchestration.checks.gates import GATES
 from clickstream_orchestration.jobs import JOBS
 from clickstream_orchestration.resources import resources_for
@@ -26,8 +30,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             user_segment_changes,
             *DBT_ASSETS,
             iceberg_maintenance,
+            redshift_streaming_mvs,
         ],
-        asset_checks=GATES,
+        asset_checks=[*GATES, realtime_reconciles_with_batch],
         jobs=JOBS,
         sensors=[landing_sensor],
         schedules=SCHEDULES,

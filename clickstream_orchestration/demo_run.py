@@ -51,7 +51,9 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
     from streaming.generator.sinks.landing import write_segments
     from streaming.local_stack import local_stack_running
 
-    with console.status("starting the local stack (AWS endpoint, ingest, delivery)"):
+    with console.status(
+        "starting the local stack (AWS endpoint, ingest, delivery, real-time consumer)"
+    ):
         stack_context = local_stack_running(settings)
         stack = stack_context.__enter__()
     try:
@@ -157,6 +159,7 @@ def _reset_local_state(settings: Settings, console: Console) -> None:
         settings.warehouse_dir,
         settings.duckdb_dir,
         settings.checkpoint_dir,
+        settings.realtime_dir,
     ):
         if directory.exists():
             shutil.rmtree(directory)

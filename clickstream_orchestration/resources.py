@@ -149,6 +149,61 @@ class AthenaCompaction(CompactionResource):
         raise TimeoutError(f"OPTIMIZE {identifier} still running after {self.timeout_seconds} s")
 
 
+class RealtimeResource(dg.ConfigurableResource):
+    """The real-time marts: Redshift streaming materialised views on AWS, the consumer's
+    DuckDB marts locally."""
+
+    def apply(self, settings: Settings) -> dict[str, Any]:
+        """Bring the marts' definitions up to date; metadata describing what was done."""
+        raise NotImplementedError
+
+    def reconcile(self, settings: Settings) -> Any:
+        """The real-time counts against ``silver_events`` (a ReconciliationResult)."""
+        raise NotImplementedError
+
+
+class RedshiftRealtime(RealtimeResource):
+    """Applies the versioned SQL through the Redshift Data API."""
+
+    def data_api(self, settings: Settings) -> Any:
+        return None  # the applier builds its own client from settings
+
+    def apply(self, settings: Settings) -> dict[str, Any]:
+        from streaming.realtime.redshift_apply import apply_redshift_sql
+
+        return apply_redshift_sql(settings, self.data_api(settings)).as_metadata()
+
+    def reconcile(self, settings: Settings) -> Any:
+        raise NotImplementedError(
+            "reconciling Redshift's marts with the Athena tables is not implemented; the "
+            "reconciliation runs on the local default"
+        )
+
+
+class LocalRealtime(RealtimeResource):
+    """The local marts are kept by the consumer in the local stack; their definitions ship
+    with it, so applying means reporting what the consumer has published."""
+
+    def apply(self, settings: Settings) -> dict[str, Any]:
+        from streaming.realtime.store import published_path
+
+        published = published_path(settings)
+        return {
+            "engine": "duckdb (local consumer)",
+            "published": published.is_symlink(),
+            "snapshot": str(published.resolve()) if published.is_symlink() else None,
+        }
+
+    def reconcile(self, settings: Settings) -> Any:
+        from streaming.realtime.reconcile import reconcile_lake
+
+        return reconcile_lake(settings)
+
+
+def realtime_resource(settings: Settings) -> RealtimeResource:
+    return LocalRealtime() if settings.env == "local" else RedshiftRealtime()
+
+
 def compaction_resource(settings: Settings) -> CompactionResource:
     return NoCompaction() if settings.env == "local" else AthenaCompaction()
 
@@ -178,6 +233,7 @@ def resources_for(settings: Settings | None = None) -> dict[str, Any]:
         "landing": landing_resource(settings),
         "dbt": dbt_resource(settings),
         "compaction": compaction_resource(settings),
+        "realtime": realtime_resource(settings),
     }
 
 

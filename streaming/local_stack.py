@@ -1,4 +1,5 @@
-"""The local stack: the local AWS endpoint, the HTTP ingest and the delivery, as processes.
+"""The local stack: the local AWS endpoint, the HTTP ingest, the delivery and the real-time
+consumer, as processes.
 
 ``make demo`` and ``make dev`` start it; each service runs as a child process of its own
 (logs under the home's ``logs/``), is waited for until it is ready, and is stopped with
@@ -35,7 +36,9 @@ class Service:
     name: str
     command: list[str]
     ready: str | None = None
-    """An URL answering 200 once the service is ready; None: ready once started."""
+    """An URL answering 200 once the service is ready."""
+    ready_file: Path | None = None
+    """A file the service writes once it is ready (removed before it starts)."""
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -63,6 +66,11 @@ class LocalStack:
             Service(
                 "delivery",
                 [clickstream, "deliver", "--buffer-seconds", str(self.delivery_buffer_seconds)],
+            ),
+            Service(
+                "realtime",
+                [clickstream, "rt", "consume"],
+                ready_file=self.settings.realtime_dir / "consumer.json",
             ),
             *self.extra_services,
         ]
@@ -98,6 +106,8 @@ class LocalStack:
 
     def _spawn(self, service: Service) -> None:
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        if service.ready_file is not None:
+            service.ready_file.unlink(missing_ok=True)
         service.log = self.settings.log_dir / f"{service.name}.log"
         with service.log.open("ab") as log:
             service.process = subprocess.Popen(
@@ -112,13 +122,16 @@ class LocalStack:
         deadline = time.monotonic() + READY_SECONDS
         while time.monotonic() < deadline:
             self.check_alive()
-            if service.ready is None:
+            if service.ready_file is not None and service.ready_file.exists():
                 return
-            try:
-                if httpx.get(service.ready, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if service.ready is None and service.ready_file is None:
+                return
+            if service.ready is not None:
+                try:
+                    if httpx.get(service.ready, timeout=1.0).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
             time.sleep(0.2)
         raise LocalStackError(f"{service.name} not ready after {READY_SECONDS:.0f} s")
 
