@@ -33,6 +33,10 @@ class LakehouseResource(dg.ConfigurableResource):
     """The lake's settings: its catalog, its landing store and the dbt environment."""
 
     home: str
+    column_lineage: bool = False
+    """Fetch dbt column schemas and lineage after each model. On Athena that is a Glue read;
+    locally it would open the dbt DuckDB file inside the run process, whose lock then blocks
+    the next dbt step."""
 
     def settings(self) -> Settings:
         return Settings(home=Path(self.home))
@@ -229,7 +233,9 @@ def dbt_resource(settings: Settings) -> DbtCliResource:
 def resources_for(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or get_settings()
     return {
-        "lakehouse": LakehouseResource(home=str(settings.home)),
+        "lakehouse": LakehouseResource(
+            home=str(settings.home), column_lineage=settings.env == "aws"
+        ),
         "landing": landing_resource(settings),
         "dbt": dbt_resource(settings),
         "compaction": compaction_resource(settings),

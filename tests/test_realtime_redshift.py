@@ -263,3 +263,86 @@ def test_apply_against_the_local_data_api(tmp_path: Path, moto_port: int) -> Non
     assert {s.database for s in recorded} == {"clickstream"}
     described = client(settings, "redshift-data").describe_statement(Id=recorded[-1].id)
     assert described["Status"] == "FINISHED"
+
+
+# --- the Dagster asset ---------------------------------------------------------------------
+
+_STUBBED: dict[str, Any] = {}
+
+
+def _materialize_realtime_asset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: Script
+) -> Any:
+    import dagster as dg
+
+    from clickstream_orchestration.assets.realtime import redshift_streaming_mvs
+    from clickstream_orchestration.resources import LakehouseResource, RedshiftRealtime
+
+    class StubbedRedshift(RedshiftRealtime):
+        def data_api(self, settings: Settings) -> Any:
+            return _STUBBED["api"]
+
+    for name, value in {
+        "CLICKSTREAM_ENV": "aws",
+        "CLICKSTREAM_AWS_ACCOUNT_ID": "210987654321",
+        "CLICKSTREAM_STAGE": "prod",
+        "CLICKSTREAM_REDSHIFT__POLL_SECONDS": "0.01",
+    }.items():
+        monkeypatch.setenv(name, value)
+    _STUBBED["api"] = script.api
+    with script.stub:
+        return dg.materialize(
+            [redshift_streaming_mvs],
+            resources={
+                "lakehouse": LakehouseResource(home=str(tmp_path)),
+                "realtime": StubbedRedshift(),
+            },
+            raise_on_error=False,
+        )
+
+
+def test_the_dagster_asset_applies_every_statement_and_records_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    settings.redshift.poll_seconds = 0.01
+    script = Script(settings)
+    script.empty_ledger(settings)
+    ledger = ledger_statements(settings)
+    for statement in render(settings):
+        view = statement.materialized_view
+        if view:
+            script.statement(f"DROP MATERIALIZED VIEW IF EXISTS {view} CASCADE", statement.name)
+            script.statement(statement.sql, statement.name)
+            parameters = [
+                {"name": "statement", "value": statement.name},
+                {"name": "checksum", "value": statement.checksum},
+            ]
+            script.statement(ledger["forget"], "ledger:forget#1", parameters=parameters)
+            script.statement(ledger["record"], "ledger:record#1", parameters=parameters)
+        else:
+            script.statement(statement.sql, statement.name)
+    result = _materialize_realtime_asset(tmp_path, monkeypatch, script)
+    assert result.success
+    script.stub.assert_no_pending_responses()
+    [event] = result.get_asset_materialization_events()
+    materialization = event.materialization
+    assert materialization.metadata["executed"].value == len(script.sent)
+    table = materialization.metadata["statements"].value
+    assert "V001__external_schema.sql#1" in table and "executed" in table
+
+
+def test_the_dagster_asset_fails_with_the_statement_and_the_redshift_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    script = Script(settings)
+    script.empty_ledger(settings)
+    first = render(settings)[0]
+    script.statement(first.sql, first.name, status="FAILED", error="ERROR: role cannot assume")
+    result = _materialize_realtime_asset(tmp_path, monkeypatch, script)
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    error = failure.event_specific_data.error
+    message = error.message + (error.cause.message if error.cause else "")
+    assert "V001__external_schema.sql#1 FAILED: ERROR: role cannot assume" in message

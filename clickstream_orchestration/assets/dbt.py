@@ -116,7 +116,9 @@ def _build(
     settings = lakehouse.settings()
     catalog = lakehouse.catalog()
     with lakehouse.dbt_environment():
-        events = dbt.cli(["build", *args], context=context).stream().fetch_column_metadata()
+        events = dbt.cli(["build", *args], context=context).stream()
+        if lakehouse.column_lineage:
+            events = events.fetch_column_metadata()
         for event in events:
             if isinstance(event, dg.Output | dg.AssetMaterialization):
                 key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
