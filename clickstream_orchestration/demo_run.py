@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
     if settings.env != "local":
         console.print("[red]the demo runs on the local default; unset CLICKSTREAM_ENV[/red]")
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the stack on SIGTERM as on Ctrl-C
     _reset_local_state(settings, console)
     start = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), clock(), UTC)
     config = TrafficConfig(events=events, seed=seed, start=start, days=1)
@@ -91,6 +93,10 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
         "nowhere[/green]"
     )
     return _materialize(settings, console)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _materialize(settings: Settings, console: Console) -> int:

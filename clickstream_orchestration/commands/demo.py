@@ -8,10 +8,10 @@ import typer
 
 
 def demo(
-    events: Annotated[int, typer.Option(help="Events in the generated day of traffic.")] = 200_000,
+    events: Annotated[int, typer.Option(help="Events in the generated day of traffic.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed of the traffic generator.")] = 7,
 ) -> None:
-    """Generate a day of dirty traffic, land it as Firehose would, and summarise what landed."""
+    """Send a day of dirty traffic through the local stack; materialise the lake through Dagster."""
     from clickstream_orchestration.demo_run import run_demo
 
     raise typer.Exit(run_demo(events=events, seed=seed))
