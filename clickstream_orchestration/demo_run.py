@@ -136,6 +136,11 @@ def _materialize(settings: Settings, console: Console) -> int:
         for check in failed:
             console.print(f"[red]blocking check failed: {check.asset} {check.name}[/red]")
         return 1
+    for outcome in outcomes:
+        for check in outcome.checks:
+            if check.name == "realtime_reconciles_with_batch":
+                colour = "green" if check.passed else "yellow"
+                console.print(f"[{colour}]real time vs batch: {check.description}[/{colour}]")
     console.print(_tables_table(settings))
     console.print(_funnel_table(settings))
     console.print(

@@ -49,7 +49,7 @@ def run_job(
     *,
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
-    log_level: str = "WARNING",
+    log_level: str = "ERROR",
 ) -> StageOutcome:
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(

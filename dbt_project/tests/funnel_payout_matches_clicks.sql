@@ -1,4 +1,5 @@
 {#- Reconciliation: the funnel's payouts add up to the affiliate clicks' payouts. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'fact_funnel'}}}) }}
 with funnel as (
     select coalesce(sum(payout_cents), 0) as payout_cents from {{ ref('fact_funnel') }}
 ),

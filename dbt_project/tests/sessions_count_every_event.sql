@@ -1,4 +1,5 @@
 {#- Reconciliation: every deduplicated event belongs to exactly one session. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'silver_sessions'}}}) }}
 with sessions as (
     select coalesce(sum(events), 0) as events from {{ ref('silver_sessions') }}
 ),

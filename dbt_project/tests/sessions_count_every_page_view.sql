@@ -1,4 +1,5 @@
 {#- Reconciliation: the sessions' page views add up to the page_view events. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'silver_sessions'}}}) }}
 with sessions as (
     select coalesce(sum(pageviews), 0) as pageviews from {{ ref('silver_sessions') }}
 ),
