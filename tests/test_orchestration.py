@@ -237,6 +237,28 @@ def test_two_day_backfill_in_one_run_equals_a_full_refresh(lake) -> None:
     assert backfilled == refreshed
 
 
+def test_maintenance_expires_old_snapshots_of_every_table(lake) -> None:
+    settings, lake_defs, _ = lake
+    catalog = open_catalog(settings)
+    bronze = catalog.load_table("lake.bronze_events")
+    assert len(bronze.snapshots()) > 1, "one snapshot per loaded hour"
+    job = lake_defs.resolve_job_def("iceberg_maintenance")
+    result = job.execute_in_process(
+        run_config={
+            "ops": {"maintenance__iceberg_maintenance": {"config": {"retention_hours": 0}}}
+        },
+        instance=dg.DagsterInstance.get(),
+    )
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["snapshots_expired"].value > 0
+    assert "not supported by the local engine" in metadata["tables"].value
+    for namespace in ("lake", "mart"):
+        for identifier in catalog.list_tables(namespace):
+            assert len(catalog.load_table(identifier).snapshots()) == 1, identifier
+
+
 def test_a_failing_blocking_check_stops_gold(lake) -> None:
     settings, lake_defs, _ = lake
     silver_events = open_catalog(settings).load_table("lake.silver_events")

@@ -6,7 +6,7 @@ stays). Data-file compaction needs an engine that rewrites Iceberg files: Athena
 ``OPTIMIZE``; the local engine cannot, which the materialisation says.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -17,6 +17,12 @@ from clickstream_orchestration.resources import (
     LakehouseResource,
     retention_cutoff,
 )
+
+
+class MaintenanceConfig(dg.Config):
+    retention_hours: float | None = None
+    """Override of the settings' snapshot retention for this run (0 keeps only the current
+    snapshot of each table)."""
 
 
 @dg.asset(
@@ -33,12 +39,18 @@ from clickstream_orchestration.resources import (
 )
 def iceberg_maintenance(
     context: dg.AssetExecutionContext,
+    config: MaintenanceConfig,
     lakehouse: LakehouseResource,
     compaction: CompactionResource,
 ) -> dg.MaterializeResult:
     settings = lakehouse.settings()
     catalog = lakehouse.catalog()
-    cutoff = retention_cutoff(settings, datetime.now(UTC))
+    now = datetime.now(UTC)
+    cutoff = (
+        retention_cutoff(settings, now)
+        if config.retention_hours is None
+        else now - timedelta(hours=config.retention_hours)
+    )
     rows = ["| table | snapshots before | after | compaction |", "|---|---:|---:|---|"]
     expired = 0
     for namespace in settings.glue_databases:
