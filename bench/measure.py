@@ -104,7 +104,7 @@ class Measured:
     stderr: str = field(repr=False, default="")
 
 
-class JobFailed(RuntimeError):
+class JobError(RuntimeError):
     pass
 
 
@@ -130,7 +130,7 @@ def run_measured(
         stdout, stderr = process.communicate(timeout=timeout)
     seconds = time.perf_counter() - started
     if process.returncode != 0:
-        raise JobFailed(f"{command[:4]} exited {process.returncode}:\n{stderr[-4000:]}")
+        raise JobError(f"{command[:4]} exited {process.returncode}:\n{stderr[-4000:]}")
     return Measured(seconds, sampler.peak, stdout, stderr)
 
 

@@ -48,7 +48,7 @@ STRING_COLUMNS = {  # silver_events column: bronze field (empty strings become n
 }
 
 
-def session(driver_memory: str, shuffle_partitions: int):  # noqa: ANN201 (pyspark types)
+def session(driver_memory: str, shuffle_partitions: int):
     from pyspark.sql import SparkSession
 
     return (
@@ -67,8 +67,8 @@ def session(driver_memory: str, shuffle_partitions: int):  # noqa: ANN201 (pyspa
     )
 
 
-def bronze(spark, landing: Path, schema_ddl: str, prefix: str):  # noqa: ANN001, ANN201
-    from pyspark.sql import functions as F
+def bronze(spark, landing: Path, schema_ddl: str, prefix: str):
+    from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
     root = landing / prefix
     raw = (
@@ -90,11 +90,11 @@ def bronze(spark, landing: Path, schema_ddl: str, prefix: str):  # noqa: ANN001,
     )
 
 
-def silver_events(bronze_df):  # noqa: ANN001, ANN201
+def silver_events(bronze_df):
     from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
-    def blank_to_null(path: str):  # noqa: ANN202
+    def blank_to_null(path: str):
         column = F.col(path)
         return F.when(column == "", None).otherwise(column)
 
@@ -130,9 +130,9 @@ def silver_events(bronze_df):  # noqa: ANN001, ANN201
     )
 
 
-def silver_sessions(events):  # noqa: ANN001, ANN201
+def silver_sessions(events):
     from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
     by_user = Window.partitionBy("user_id_hash").orderBy("ts", "event_id")
     orphans = (
@@ -175,12 +175,12 @@ def silver_sessions(events):  # noqa: ANN001, ANN201
     in_session = Window.partitionBy("session_key").orderBy("ts", "event_id")
     positioned = keyed.withColumn("position_asc", F.row_number().over(in_session))
 
-    def first_or_any(column: str):  # noqa: ANN202
+    def first_or_any(column: str):
         return F.coalesce(
             F.max(F.when(F.col("position_asc") == 1, F.col(column))), F.min(column)
         ).alias(column)
 
-    def count_of(event_type: str, name: str):  # noqa: ANN202
+    def count_of(event_type: str, name: str):
         return F.count(F.when(F.col("event_type") == event_type, 1)).cast("int").alias(name)
 
     url_path = F.regexp_extract("page_url", URL_PATH, 1)
