@@ -5,7 +5,7 @@ Every landed hour of the home's landing store into bronze (the DuckDB load, bron
 as the peer reads), then the full silver+gold build (``dbt run``, local target). Prints one JSON
 line with the timings. Usage::
 
-    python -m bench.lake_task --home DIR [--select silver_events silver_sessions]
+    python -m bench.lake_task --home DIR [--select MODEL ...] [--bronze-only --hours ISO ...]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 
@@ -20,6 +21,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--select", nargs="*", default=None, help="dbt models (default: all)")
+    parser.add_argument("--bronze-only", action="store_true", help="load bronze, build nothing")
+    parser.add_argument("--hours", nargs="*", default=None, help="ingest hours (default: all)")
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -35,9 +38,19 @@ def main() -> None:
     timings = {"imports_s": time.perf_counter() - started}
     step = time.perf_counter()
     rows = 0
-    for hour in landed_hours(settings, store):
+    hours = (
+        [datetime.fromisoformat(hour) for hour in args.hours]
+        if args.hours
+        else landed_hours(settings, store)
+    )
+    for hour in hours:
         rows += load_bronze_hour(settings, hour, catalog=catalog, store=store).loaded_rows
     timings["bronze_s"] = time.perf_counter() - step
+    if args.bronze_only:
+        print(
+            json.dumps({"bronze_rows": rows, **timings, "total_s": time.perf_counter() - started})
+        )
+        return
     step = time.perf_counter()
     build_lake(
         settings,
