@@ -106,6 +106,7 @@ class Report:
     title: str
     rows: list[Row] = field(default_factory=list)
     command: str = ""
+    duration_s: float | None = None
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
@@ -129,6 +130,7 @@ class Report:
             "environment": environment,
             "rows": [asdict(row) | {"ratio": row.ratio} for row in self.rows],
             "command": self.command,
+            "duration_s": self.duration_s,
         }
         json_path = RESULTS_DIR / f"{name}.json"
         json_path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
@@ -138,6 +140,7 @@ class Report:
             f"{environment['date']} on {environment['cpu']} ({environment['cores']} cores), "
             f"Python {environment['python']}, commit {environment['commit']}"
             + (f"; `{self.command}`" if self.command else "")
+            + (f" took {self.duration_s / 60:.1f} min" if self.duration_s else "")
             + ".",
             "",
             "Versions: "

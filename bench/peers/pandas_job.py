@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, bool | int) or (isinstance(value, float) and value == value)
+    return isinstance(value, bool | int) or (isinstance(value, float) and not math.isnan(value))
 
 
 def transform(landing: Path, key: str, out: Path) -> int:
@@ -34,7 +35,7 @@ def transform(landing: Path, key: str, out: Path) -> int:
     if not records:
         return 0
     frame = pd.json_normalize(records)
-    for column in frame.columns[frame.dtypes == object]:  # validate types: scalars of mixed
+    for column in frame.select_dtypes(include="object").columns:  # validate types: scalars of mixed
         values = frame[column]  # JSON types (e.g. a control value) become their JSON text
         if values.map(_is_number).any():
             frame[column] = values.map(
