@@ -181,12 +181,12 @@ def _projection(columns: Iterable[str], types: Mapping[str, str]) -> str:
     return ", ".join(f'cast("{name}" as {types[name]}) as "{name}"' for name in columns)
 
 
-def fingerprint(
-    conn: duckdb.DuckDBPyConnection, relation: str, projection: str, columns: Sequence[str]
-) -> Fingerprint:
-    row_hash = "hash(" + ", ".join(f'"{name}"' for name in columns) + ")::hugeint"
+def fingerprint(conn: duckdb.DuckDBPyConnection, relation: str, projection: str) -> Fingerprint:
+    """Row count and the sum of every row's hash, the row hashed as JSON (so a null, an empty
+    string, an empty list and a list holding a null all differ)."""
     rows, digest = conn.execute(
-        f"select count(*), coalesce(sum({row_hash}), 0) from (select {projection} from {relation})"
+        f"select count(*), coalesce(sum(hash(to_json(projected))::hugeint), 0) "
+        f"from (select {projection} from {relation}) as projected"
     ).fetchone()
     return Fingerprint(int(rows), int(digest))
 
@@ -209,8 +209,8 @@ def compare_relations(
     projection = _projection(chosen, types)
     result = Comparison(
         name,
-        fingerprint(conn, ours, projection, chosen),
-        fingerprint(conn, peer, projection, chosen),
+        fingerprint(conn, ours, projection),
+        fingerprint(conn, peer, projection),
         chosen,
     )
     if result.equal:
