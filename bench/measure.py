@@ -201,6 +201,7 @@ def compare_relations(
     """Compare two relations (SQL table expressions) on ``columns`` (default: all of ours),
     the peer's columns cast to our types. Counts the differing rows when the fingerprints
     differ."""
+    conn.execute("set enable_progress_bar = false")
     types = column_types(conn, ours)
     chosen = tuple(columns or types)
     missing = set(chosen) - set(column_types(conn, peer))

@@ -139,6 +139,7 @@ def run_peer(landing_home: Path, out: Path) -> Measured:
 
 def compare_outputs(settings: Settings, out: Path) -> list[Comparison]:
     conn = engine.connect(settings, open_catalog(settings))
+    conn.execute("set TimeZone = 'UTC'")
     try:
         return [
             compare_relations(

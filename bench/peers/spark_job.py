@@ -60,6 +60,8 @@ def session(driver_memory: str, shuffle_partitions: int):
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.files.maxPartitionBytes", str(64 * 2**20))
+        # landing objects are small (tens of kB): pack many into one task
+        .config("spark.sql.files.openCostInBytes", str(256 * 2**10))
         .config("spark.sql.parquet.compression.codec", "zstd")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.extraJavaOptions", "-XX:+UseParallelGC")
