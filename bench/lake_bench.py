@@ -6,6 +6,7 @@ Landing data sets are generated once per (events, days, seed) under the local ho
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import statistics
@@ -37,16 +38,20 @@ def _bench_root() -> Path:
 
 
 def _landing(events: int, days: int, seed: int = 7) -> Path:
-    """A home holding only a landing store with the data set; generated on first use."""
+    """A home holding only a landing store with the data set; generated on first use (one
+    process generates, others wanting the same set wait for it)."""
     home = _bench_root() / f"landing-{events}-{days}d-{seed}"
     done = home / ".complete"
-    if not done.exists():
-        shutil.rmtree(home, ignore_errors=True)
-        settings = Settings(home=home)
-        config = TrafficConfig(events=events, seed=seed, start=START, days=days)
-        print(f"generating {events:,} events over {days} day(s) for the lake benchmarks ...")
-        write_landing(config, landing_store(settings), settings, workers=default_workers())
-        done.touch()
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with (home.parent / f"{home.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            settings = Settings(home=home)
+            config = TrafficConfig(events=events, seed=seed, start=START, days=days)
+            print(f"generating {events:,} events over {days} day(s) for the lake benchmarks ...")
+            write_landing(config, landing_store(settings), settings, workers=default_workers())
+            done.touch()
     return home
 
 
