@@ -84,6 +84,8 @@ class LakeComparison:
     bytes_peer: dict[str, int]
     raw_gzip: int
     bronze_rows: int
+    load_average: float = 0.0
+    """The machine's 5-minute load average when the runs ended (other work skews times)."""
 
     @property
     def equal(self) -> bool | None:
@@ -105,6 +107,7 @@ class LakeComparison:
             "raw_gzip": self.raw_gzip,
             "runs_ours": len(self.ours.runs),
             "runs_peer": len(self.peer.runs),
+            "load_average": self.load_average,
         }
 
 
@@ -194,6 +197,7 @@ def compare_lake(events: int, runs: int, peer_runs: int | None = None) -> LakeCo
         bytes_peer={layer: directory_bytes(out / layer) for layer in ("bronze_events", *COMPARED)},
         raw_gzip=directory_bytes(landing_home / "landing" / settings.landing_bronze_prefix),
         bronze_rows=int(ours.timings[-1]["bronze_rows"]),
+        load_average=os.getloadavg()[1],
     )
 
 
@@ -202,6 +206,7 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
     has_peer = bool(result.peer.runs)
     detail = "; ".join(comparison.describe() for comparison in result.comparisons)
     ours_steps = (
+        f"load average {result.load_average:.1f}; "
         f"{result.bronze_rows:,} bronze rows; ours bronze {result.ours.step('bronze_s'):.0f} s "
         f"+ dbt {result.ours.step('build_s'):.0f} s"
     )
