@@ -256,13 +256,18 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
             "MiB",
             peer=peer_total / MiB if has_peer else None,
             peer_name="PySpark Parquet: bronze + silver events + sessions",
+            lower_is_better=True,
             note=(
                 "ours (Iceberg, zstd, with metadata): "
                 + ", ".join(
                     f"{layer} {size / MiB:,.0f}" for layer, size in result.bytes_ours.items()
                 )
-                + f" MiB = {ours_total / result.raw_gzip:.2f}x raw; peer "
-                f"{peer_total / result.raw_gzip:.2f}x raw (ours has gold too)"
+                + f" MiB = {ours_total / result.raw_gzip:.2f}x raw"
+                + (
+                    f"; peer (zstd) {peer_total / result.raw_gzip:.2f}x raw (ours has gold too)"
+                    if has_peer
+                    else ""
+                )
             ),
         )
     )
