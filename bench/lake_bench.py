@@ -7,6 +7,8 @@ Landing data sets are generated once per (events, days, seed) under the local ho
 from __future__ import annotations
 
 import fcntl
+import gzip
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -55,12 +57,49 @@ def _landing(events: int, days: int, seed: int = 7) -> Path:
     return home
 
 
+ID_FIELDS = (b'"event_id":"', b'"session_id":"', b'"user_id_hash":"')
+
+
+def _copy_object(task: tuple[Path, Path, int]) -> None:
+    source, target_root, copies = task
+    body = gzip.decompress(source.read_bytes())
+    for copy in range(1, copies + 1):
+        text = body
+        for name in ID_FIELDS:
+            text = text.replace(name, name + f"c{copy}-".encode())
+        target = target_root / source.with_name(f"{source.stem}-c{copy}.gz").name
+        target.write_bytes(gzip.compress(text, mtime=0))
+
+
+def _replicated_landing(base_events: int, times: int, seed: int = 7) -> Path:
+    """``times`` copies of a 1-day data set, each copy with its own event, session and user ids
+    (a prefix): the same shape at ``times`` the volume, without generating it again."""
+    base = _landing(base_events, 1, seed)
+    home = _bench_root() / f"landing-{base_events}x{times}-1d-{seed}"
+    done = home / ".complete"
+    with (home.parent / f"{home.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            print(f"copying {base_events:,} events {times} times for the lake benchmarks ...")
+            shutil.copytree(base / "landing", home / "landing")
+            tasks = [
+                (path, path.parent, times - 1)
+                for path in sorted((home / "landing" / "bronze").rglob("*.gz"))
+            ]
+            with multiprocessing.get_context("spawn").Pool(default_workers()) as pool:
+                for _ in pool.imap_unordered(_copy_object, tasks, chunksize=64):
+                    pass
+            done.touch()
+    return home
+
+
 def _fresh_lake(landing_home: Path, name: str) -> Settings:
     """An empty lake whose landing store is the data set (linked, never copied)."""
     home = _bench_root() / name
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    (home / "landing").symlink_to(landing_home / "landing")
+    (home / "landing").symlink_to((landing_home / "landing").resolve())
     return Settings(home=home)
 
 
