@@ -60,20 +60,24 @@ def _landing(events: int, days: int, seed: int = 7) -> Path:
 ID_FIELDS = (b'"event_id":"', b'"session_id":"', b'"user_id_hash":"')
 
 
-def _copy_object(task: tuple[Path, Path, int]) -> None:
-    source, target_root, copies = task
-    body = gzip.decompress(source.read_bytes())
-    for copy in range(1, copies + 1):
+def _copy_object(task: tuple[Path, int]) -> None:
+    """The object's lines, then ``copies - 1`` more copies of them with prefixed ids."""
+    path, copies = task
+    body = gzip.decompress(path.read_bytes())
+    parts = [body]
+    for copy in range(1, copies):
         text = body
         for name in ID_FIELDS:
             text = text.replace(name, name + f"c{copy}-".encode())
-        target = target_root / source.with_name(f"{source.stem}-c{copy}.gz").name
-        target.write_bytes(gzip.compress(text, mtime=0))
+        parts.append(text)
+    path.write_bytes(gzip.compress(b"".join(parts), mtime=0))
 
 
 def _replicated_landing(base_events: int, times: int, seed: int = 7) -> Path:
-    """``times`` copies of a 1-day data set, each copy with its own event, session and user ids
-    (a prefix): the same shape at ``times`` the volume, without generating it again."""
+    """A 1-day data set ``times`` over: every landing object holds its lines ``times`` times,
+    each copy with its own event, session and user ids (a prefix). The same traffic shape at
+    ``times`` the volume (as many objects, each larger, as busier buffer windows would give),
+    without generating it again; every layer gets exactly ``times`` the rows."""
     base = _landing(base_events, 1, seed)
     home = _bench_root() / f"landing-{base_events}x{times}-1d-{seed}"
     done = home / ".complete"
@@ -83,12 +87,9 @@ def _replicated_landing(base_events: int, times: int, seed: int = 7) -> Path:
             shutil.rmtree(home, ignore_errors=True)
             print(f"copying {base_events:,} events {times} times for the lake benchmarks ...")
             shutil.copytree(base / "landing", home / "landing")
-            tasks = [
-                (path, path.parent, times - 1)
-                for path in sorted((home / "landing" / "bronze").rglob("*.gz"))
-            ]
+            tasks = [(path, times) for path in sorted((home / "landing" / "bronze").rglob("*.gz"))]
             with multiprocessing.get_context("spawn").Pool(default_workers()) as pool:
-                for _ in pool.imap_unordered(_copy_object, tasks, chunksize=64):
+                for _ in pool.imap_unordered(_copy_object, tasks, chunksize=16):
                     pass
             done.touch()
     return home
