@@ -271,6 +271,7 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
             peer=peer_total / MiB if has_peer else None,
             peer_name="PySpark Parquet: bronze + silver events + sessions",
             lower_is_better=True,
+            equal=result.equal,
             note=(
                 "ours (Iceberg, zstd, with metadata): "
                 + ", ".join(
