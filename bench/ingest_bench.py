@@ -317,7 +317,7 @@ def run(report: Report, *, runs: int = 3, http: bool = True) -> None:
             "events/s",
             peer=reference,
             peer_name="seed 000 Lambda: jsonschema Draft 2020-12 + json.loads",
-            goal=">= 150 k/s and >= 40x",
+            goal=">= 40x jsonschema and >= 150 k/s",
             met=ours >= 150_000 and ours / reference >= 40,
             runs=runs,
             equal=agree == compared,

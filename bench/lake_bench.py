@@ -159,15 +159,17 @@ def _history_lake(landing_home: Path, days_of_history: int) -> tuple[Settings, l
     (the increment is idempotent: it replaces the same hour and rewrites the same partitions)."""
     name = f"lake-history-{days_of_history}d-{landing_home.name}"
     settings = Settings(home=_bench_root() / name)
-    hours = landed_hours(settings) if (settings.home / ".complete").exists() else []
-    if not hours:
-        settings = _fresh_lake(landing_home, name)
-        hours = landed_hours(settings)
-        first_kept = hours[-1] - timedelta(days=days_of_history)
-        print(f"loading {days_of_history} day(s) of history for the increment benchmark ...")
-        _load_hours(settings, [hour for hour in hours[:-1] if hour > first_kept])
-        build_lake(settings, run_tests=False, capture=True)
-        (settings.home / ".complete").touch()
+    with (_bench_root() / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process building it: wait for it
+        hours = landed_hours(settings) if (settings.home / ".complete").exists() else []
+        if not hours:
+            settings = _fresh_lake(landing_home, name)
+            hours = landed_hours(settings)
+            first_kept = hours[-1] - timedelta(days=days_of_history)
+            print(f"loading {days_of_history} day(s) of history for the increment benchmark ...")
+            _load_hours(settings, [hour for hour in hours[:-1] if hour > first_kept])
+            build_lake(settings, run_tests=False, capture=True)
+            (settings.home / ".complete").touch()
     return settings, hours
 
 
