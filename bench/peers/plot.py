@@ -37,7 +37,10 @@ def plot(rows: list[dict[str, object]], out: Path) -> None:
         axis.legend()
         axis.set_xlim(left=0)
         axis.set_ylim(bottom=0)
-    figure.suptitle("landing -> bronze -> silver, one machine (2 cores)")
+    figure.suptitle(
+        "lake build from landing objects (ours: bronze + silver + gold; "
+        "PySpark: bronze + silver), 2 cores"
+    )
     figure.tight_layout()
     figure.savefig(out, dpi=110)
 
