@@ -14,14 +14,16 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test dev docs bench lint format lock clean distclean infra-check
+.PHONY: help demo test dev docs bench bench-full peers lint format lock lock-peers clean \
+	distclean infra-check
 
 help:
 	@echo "make demo   run the main job on the local default"
 	@echo "make test   lint and run the test suite"
 	@echo "make dev    local stack + Dagster UI on http://127.0.0.1:3000 (sensors, schedules on)"
 	@echo "make docs   dbt docs for analysts on http://127.0.0.1:8580"
-	@echo "make bench  benchmarks: a table of figures against goals and baselines"
+	@echo "make bench  benchmarks against goals and peers (quick, a few minutes)"
+	@echo "make bench-full  the scaling runs too (1 M / 10 M / 30 M events; about an hour)"
 	@echo "make lint   ruff check and format check"
 	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml"
 	@echo "make infra-check  synth, cfn-lint, checkov and tests of the AWS deployment (infra/)"
@@ -54,8 +56,23 @@ dev: $(INSTALLED)
 docs: $(INSTALLED)
 	$(BIN)/clickstream docs
 
-bench: $(INSTALLED)
+# The benchmark peers (PySpark, pandas, matplotlib) live in their own environment, never in .venv.
+PEERS_VENV := bench/.venv-peers
+PEERS := $(PEERS_VENV)/.installed
+$(PEERS): bench/peers/requirements.lock
+	@test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	@echo "installing the benchmark peers into $(PEERS_VENV) (pyspark builds from source, ~1 min) ..."
+	@$(PEERS_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r bench/peers/requirements.lock
+	@$(PEERS_VENV)/bin/python -m pip check
+	@touch $@
+
+peers: $(PEERS)
+
+bench: $(INSTALLED) $(PEERS)
 	$(BIN)/python -m bench
+
+bench-full: $(INSTALLED) $(PEERS)
+	$(BIN)/python -m bench --full
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -73,8 +90,14 @@ lock:
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	  --no-header --quiet -o requirements/lock.txt
 
+lock-peers:
+	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet uv==0.13.9)
+	UV_CACHE_DIR=$(TOOLS)/cache $(TOOLS)/bin/uv pip compile bench/peers/requirements.in \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header --quiet -o bench/peers/requirements.lock
+
 clean:
 	rm -rf $(CLICKSTREAM_HOME)
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(PEERS_VENV)

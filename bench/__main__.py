@@ -1,12 +1,20 @@
-"""``make bench``: every benchmark, one table, results under bench/results/.
+"""``make bench``: our pipeline against its peers, one table, results under bench/results/.
 
-``python -m bench delivery`` runs only the named benchmarks (results in ``latest-delivery.*``).
+* ``python -m bench`` (``make bench``, a few minutes): the quick set, written to ``latest.*``;
+* ``python -m bench --full`` (``make bench-full``): the scaling runs too (1 M / 10 M / 30 M
+  events, hourly increments with 1, 7 and 30 days of history), written to ``full.*`` with the
+  plot ``scaling.png``;
+* ``python -m bench delivery`` runs only the named benchmarks (results in ``latest-delivery.*``).
+
+The peers (PySpark, pandas) run in ``bench/.venv-peers``, which ``make bench`` installs.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
+from functools import partial
 
 from bench import (
     bronze_bench,
@@ -14,30 +22,58 @@ from bench import (
     generator_bench,
     ingest_bench,
     lake_bench,
+    landing_bench,
+    latency_bench,
+    peer_bench,
     realtime_bench,
 )
 from bench.report import Report
 
+
+def _scaling(report: Report) -> None:
+    peer_bench.run_scaling(report)
+    from bench import plot
+
+    plot.plot_scaling()
+
+
 BENCHMARKS: dict[str, Callable[[Report], None]] = {
-    "generator": generator_bench.run,
+    "ingest-core": partial(ingest_bench.run, http=False),
+    "landing": landing_bench.run,
+    "lake-peer": peer_bench.run,
+    "latency": latency_bench.run,
+    "realtime": realtime_bench.run,
     "ingest": ingest_bench.run,
+    "generator": generator_bench.run,
     "delivery": delivery_bench.run,
     "bronze": bronze_bench.run,
     "lake": lake_bench.run,
-    "realtime": realtime_bench.run,
+    "scaling": _scaling,
+    "increments": lake_bench.run_increments,
 }
+QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime")
+FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime")
 
 
-def main(names: list[str]) -> None:
+def main(arguments: list[str]) -> None:
+    full = "--full" in arguments
+    names = [name for name in arguments if name != "--full"]
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         raise SystemExit(f"unknown benchmarks {unknown}; choose from {sorted(BENCHMARKS)}")
-    chosen = names or list(BENCHMARKS)
-    report = Report("clickstream benchmarks")
+    chosen = names or list(FULL if full else QUICK)
+    command = "make bench-full" if full else "make bench"
+    if names:
+        command = "python -m bench " + " ".join(arguments)
+    report = Report("clickstream benchmarks: ours against the peers", command=command)
+    started = time.perf_counter()
     for name in chosen:
+        print(f"--- {name} ...", flush=True)
         BENCHMARKS[name](report)
+    report.duration_s = time.perf_counter() - started
     report.print()
-    path = report.write("latest" if not names else "latest-" + "-".join(chosen))
+    name = "latest-" + "-".join(chosen) if names else ("full" if full else "latest")
+    path = report.write(name)
     print(f"results written to {path} and {path.with_suffix('.md')}")
 
 
