@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 
 from clickstream_orchestration.checks.window import RANGE_END, RANGE_START
-from clickstream_orchestration.dbt_manifest import max_lateness_days
-from clickstream_orchestration.partitions import EVENT_DAYS, day_key, hour_key
+from clickstream_orchestration.partitions import event_days_reached, hour_key
 
 
 @dataclass(frozen=True)
@@ -59,20 +58,13 @@ def run_job(
         partition_key=partition_key,
         raise_on_error=False,
     )
-    blocking = {
-        key: spec.blocking
-        for key, spec in (
-            (check_key, defs.resolve_asset_graph().get_check_spec(check_key))
-            for check_key in defs.resolve_asset_graph().asset_check_keys
-        )
-    }
+    graph = defs.resolve_asset_graph()
     checks = [
         CheckOutcome(
             asset=evaluation.asset_key.to_user_string(),
             name=evaluation.check_name,
             passed=evaluation.passed,
-            blocking=blocking.get(evaluation.asset_check_key, False)
-            or evaluation.severity == dg.AssetCheckSeverity.ERROR,
+            blocking=graph.get_check_spec(evaluation.asset_check_key).blocking,
             description=evaluation.description,
         )
         for evaluation in result.get_asset_check_evaluations()
@@ -98,13 +90,6 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START: first, RANGE_END: last}
 
 
-def event_days_for(hours: list[datetime], today: date | None = None) -> tuple[str, str]:
-    """Event days the landed hours can hold: from ``max_lateness_days`` before the first
-    ingest hour to the last one."""
-    first = max(hours[0].date() - timedelta(days=max_lateness_days()), EVENT_DAYS.start.date())
-    return day_key(first), day_key(hours[-1].date())
-
-
 def materialize_lake(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -115,10 +100,13 @@ def materialize_lake(
 ) -> list[StageOutcome]:
     """Bronze for the ingest hours, then segments, then silver and gold for the event days;
     stops at the first stage that fails."""
+    if not hours:
+        raise ValueError("nothing has landed: no ingest hour to load")
+    first, last = hours[0], hours[-1]
     stages = [
-        ("bronze_load", range_tags(hour_key(hours[0]), hour_key(hours[-1]))),
+        ("bronze_load", range_tags(hour_key(first), hour_key(last))),
         ("segments_refresh", {}),
-        ("lake_refresh", range_tags(*(days or event_days_for(hours)))),
+        ("lake_refresh", range_tags(*(days or event_days_reached(first.date(), last.date())))),
     ]
     outcomes = []
     for job_name, tags in stages:

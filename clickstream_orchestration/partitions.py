@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from clickstream_orchestration.dbt_manifest import max_lateness_days
 from streaming.settings import get_settings
 
 _START = get_settings().orchestration.start_date
@@ -26,6 +27,13 @@ def hour_key(hour: datetime) -> str:
 
 def day_key(day: date) -> str:
     return day.strftime("%Y-%m-%d")
+
+
+def event_days_reached(first_ingest: date, last_ingest: date) -> tuple[str, str]:
+    """The day partitions (first, last) whose events can arrive between two ingest dates:
+    events arrive up to ``max_lateness_days`` after their event date."""
+    first = max(first_ingest - timedelta(days=max_lateness_days()), EVENT_DAYS.start.date())
+    return day_key(first), day_key(last_ingest)
 
 
 def hours_of(window: dg.TimeWindow) -> list[datetime]:

@@ -8,7 +8,6 @@ lakehouse resource carries). Nothing else in the code location branches on the e
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,10 @@ from pyiceberg.catalog import Catalog
 
 from clickstream_orchestration.dbt_manifest import dbt_project
 from clickstream_orchestration.lakehouse.catalog import open_catalog
-from clickstream_orchestration.lakehouse.dbt_project import dbt_environment
+from clickstream_orchestration.lakehouse.dbt_project import (
+    dbt_environment,
+    process_environment,
+)
 from streaming.landing import LandedObject, LandingStore, LocalLandingStore, S3LandingStore
 from streaming.settings import Settings, get_settings
 
@@ -50,16 +52,8 @@ class LakehouseResource(dg.ConfigurableResource):
         # A test runs in the step that builds the last of its parents ("buildable"), so a
         # silver step never runs a test that also reads a gold table not built yet.
         values = dbt_environment(self.settings()) | {"DBT_INDIRECT_SELECTION": "buildable"}
-        saved = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
+        with process_environment(values):
             yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 class LandingResource(dg.ConfigurableResource):

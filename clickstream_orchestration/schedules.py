@@ -6,24 +6,14 @@ may still arrive for (``max_lateness_days``), as one dbt run per layer over that
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import dagster as dg
 
 from clickstream_orchestration.checks.window import RANGE_END, RANGE_START
-from clickstream_orchestration.dbt_manifest import max_lateness_days
 from clickstream_orchestration.jobs import lake_refresh_job, maintenance_job
-from clickstream_orchestration.partitions import EVENT_DAYS, day_key
+from clickstream_orchestration.partitions import event_days_reached
 from streaming.settings import get_settings
 
 _ORCHESTRATION = get_settings().orchestration
-
-
-def refresh_range(now: datetime) -> tuple[str, str]:
-    """The day partitions the refresh at ``now`` rebuilds (first, last)."""
-    today = now.date()
-    first = max(today - timedelta(days=max_lateness_days()), EVENT_DAYS.start.date())
-    return day_key(first), day_key(today)
 
 
 @dg.schedule(
@@ -38,7 +28,8 @@ def refresh_range(now: datetime) -> tuple[str, str]:
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def gold_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    first, last = refresh_range(context.scheduled_execution_time)
+    today = context.scheduled_execution_time.date()
+    first, last = event_days_reached(today, today)
     return dg.RunRequest(
         run_key=f"gold_refresh:{context.scheduled_execution_time:%Y-%m-%dT%H}",
         tags={RANGE_START: first, RANGE_END: last},

@@ -132,35 +132,33 @@ def _build(
                 yield event
 
 
-@dbt_assets(
-    manifest=_MANIFEST,
-    project=DBT_PROJECT,
-    select="path:models/silver",
-    exclude=f"tag:{UNPARTITIONED_TAG}",
-    partitions_def=EVENT_DAYS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=TRANSLATOR,
-    name="silver_daily",
-)
-def silver_daily(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
-) -> Iterator[Any]:
-    yield from _build(context, dbt, lakehouse, _window_vars(context), _partition_filter(context))
+def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
+    """One layer's event-day models: a partition range is one ``dbt build`` over its window."""
+
+    @dbt_assets(
+        manifest=_MANIFEST,
+        project=DBT_PROJECT,
+        select=select,
+        exclude=exclude,
+        partitions_def=EVENT_DAYS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=TRANSLATOR,
+        name=name,
+    )
+    def daily(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+    ) -> Iterator[Any]:
+        yield from _build(
+            context, dbt, lakehouse, _window_vars(context), _partition_filter(context)
+        )
+
+    return daily
 
 
-@dbt_assets(
-    manifest=_MANIFEST,
-    project=DBT_PROJECT,
-    select="path:models/gold",
-    partitions_def=EVENT_DAYS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=TRANSLATOR,
-    name="gold_daily",
+silver_daily = _daily_dbt_assets(
+    "silver_daily", "path:models/silver", exclude=f"tag:{UNPARTITIONED_TAG}"
 )
-def gold_daily(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
-) -> Iterator[Any]:
-    yield from _build(context, dbt, lakehouse, _window_vars(context), _partition_filter(context))
+gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold")
 
 
 @dbt_assets(

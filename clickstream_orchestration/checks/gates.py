@@ -2,12 +2,18 @@
 downstream in the run and shows in the UI with the failing expectations as metadata."""
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
 import pyarrow.compute as pc
-from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    GreaterThanOrEqual,
+    LessThanOrEqual,
+)
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS
 from clickstream_orchestration.checks.expectations import validate
@@ -27,8 +33,15 @@ SILVER_EVENTS = dg.AssetKey(["silver", "silver_events"])
 FACT_FUNNEL = dg.AssetKey(["gold", "fact_funnel"])
 
 
-def _last_day(window: dg.TimeWindow) -> date:
-    return (window.end - timedelta(microseconds=1)).date()
+def _dates_in(column: str, window: dg.TimeWindow | None) -> BooleanExpression:
+    """Rows whose date ``column`` falls on a day of ``window`` (every row without one)."""
+    if window is None:
+        return AlwaysTrue()
+    last = (window.end - timedelta(microseconds=1)).date()
+    return And(
+        GreaterThanOrEqual(column, window.start.date().isoformat()),
+        LessThanOrEqual(column, last.isoformat()),
+    )
 
 
 def _scan(
@@ -38,13 +51,7 @@ def _scan(
 ) -> pd.DataFrame:
     settings = lakehouse.settings()
     table = lakehouse.catalog().load_table(settings.table_identifier(suite.table))
-    if window is None:
-        return table.scan(selected_fields=tuple(suite.columns)).to_pandas()
-    first, last = window.start.date(), _last_day(window)
-    row_filter = And(
-        GreaterThanOrEqual(suite.partition_column, first.isoformat()),
-        LessThanOrEqual(suite.partition_column, last.isoformat()),
-    )
+    row_filter = _dates_in(suite.partition_column, window)
     return table.scan(row_filter=row_filter, selected_fields=tuple(suite.columns)).to_pandas()
 
 
@@ -107,18 +114,8 @@ def bronze_reconciles_with_landing(
     in_lake: Counter[datetime] = Counter()
     for spec in (BRONZE, QUARANTINE):
         table = catalog.load_table(settings.table_identifier(spec.name))
-        row_filter = None
-        if window is not None:
-            row_filter = And(
-                GreaterThanOrEqual("ingest_dt", window.start.date().isoformat()),
-                LessThanOrEqual(
-                    "ingest_dt", (window.end - pd.Timedelta(hours=1)).date().isoformat()
-                ),
-            )
-        scan = (
-            table.scan(row_filter=row_filter, selected_fields=("ingest_dt", "hour"))
-            if row_filter is not None
-            else table.scan(selected_fields=("ingest_dt", "hour"))
+        scan = table.scan(
+            row_filter=_dates_in("ingest_dt", window), selected_fields=("ingest_dt", "hour")
         )
         counts = scan.to_arrow().group_by(["ingest_dt", "hour"]).aggregate([([], "count_all")])
         for day, hour, rows in zip(

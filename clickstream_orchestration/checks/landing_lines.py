@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from datetime import datetime
 
 import dagster as dg
 
 from clickstream_orchestration.lakehouse.build import hour_of_key
-from streaming.landing import LandingStore
+from streaming.landing import LandingStore, count_records
 from streaming.settings import Settings
 
 
@@ -23,6 +22,5 @@ def landed_lines_per_hour(
             hour = hour_of_key(item.key)
             if hour is None or (window is not None and not window.start <= hour < window.end):
                 continue
-            body = gzip.decompress(store.get(item.key))
-            lines[hour] += sum(1 for line in body.splitlines() if line.strip())
+            lines[hour] += count_records(store.get(item.key))
     return lines

@@ -10,7 +10,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -97,6 +98,21 @@ def run_dbt(
         raise DbtError(f"dbt {' '.join(args)} failed (exit {result.returncode})\n{detail}")
 
 
+@contextmanager
+def process_environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in this process's environment for the block, then put back."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_in_process(
     settings: Settings, args: Sequence[str], *, window: Window | None, full_refresh: bool
 ) -> None:
@@ -104,18 +120,11 @@ def _run_in_process(
 
     command = dbt_command(args, window=window, full_refresh=full_refresh)[1:]
     command += ["--project-dir", str(DBT_PROJECT_DIR), "--quiet"]
-    environment = dbt_environment(settings)
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        outcome = dbtRunner().invoke(command)
-    finally:
-        _forget_duckdb_environment()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with process_environment(dbt_environment(settings)):
+        try:
+            outcome = dbtRunner().invoke(command)
+        finally:
+            _forget_duckdb_environment()
     if not outcome.success:
         raise DbtError(f"dbt {' '.join(args)} failed: {outcome.exception or outcome.result}")
 
