@@ -11,7 +11,6 @@ blocking check fails.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import shutil
 import signal
 import time
@@ -25,7 +24,7 @@ from rich.table import Table
 
 from clickstream_orchestration.launch import StageOutcome
 from streaming.generator import GenerationSummary, TrafficConfig
-from streaming.landing import LandingStore, landing_store
+from streaming.landing import LandingStore, count_records, landing_store
 from streaming.local_aws import LocalAws
 from streaming.settings import Settings, get_settings
 
@@ -51,17 +50,18 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
 
     from streaming.generator.sinks.http import send_http
     from streaming.generator.sinks.landing import write_segments
-    from streaming.local_stack import local_stack_running
+    from streaming.local_stack import LocalStack
 
+    stack = LocalStack(settings)
     with console.status(
         "starting the local stack (AWS endpoint, ingest, delivery, real-time consumer)"
     ):
-        stack_context = local_stack_running(settings)
-        stack = stack_context.__enter__()
+        stack.start()
     try:
         console.print(
-            f"local stack up: ingest {settings.ingest_url}, stream {settings.stream_name} "
-            f"on {settings.aws_endpoint_url}, delivery every 5 s into {settings.landing_dir}"
+            f"local stack up: ingest {settings.ingest_url}, stream {settings.stream_name} on "
+            f"{settings.aws_endpoint_url}, delivery every {stack.delivery_buffer_seconds:g} s "
+            f"into {settings.landing_dir}"
         )
         with _progress(console) as progress:
             task = progress.add_task("sending a day of traffic to POST /v1/batch", total=events)
@@ -80,7 +80,7 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
             landed = _wait_for_delivery(settings, store, accepted, rejected, stack.check_alive)
     finally:
         with console.status("stopping the local stack"):
-            stack_context.__exit__(None, None, None)
+            stack.stop()
     if landed.bronze != accepted or landed.quarantine != rejected:
         console.print(
             f"[red]delivery did not land everything: bronze {landed.bronze:,} of "
@@ -108,6 +108,9 @@ def _materialize(settings: Settings, console: Console) -> int:
         from clickstream_orchestration.launch import materialize_lake
 
     hours = landed_hours(settings)
+    if not hours:
+        console.print("[red]nothing landed: no ingest hour to materialise[/red]")
+        return 1
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
     descriptions = {
@@ -179,10 +182,7 @@ def _reset_local_state(settings: Settings, console: Console) -> None:
 
 
 def _count_lines(store: LandingStore, prefix: str) -> int:
-    return sum(
-        sum(1 for line in gzip.decompress(store.get(item.key)).splitlines() if line.strip())
-        for item in store.list(prefix + "/")
-    )
+    return sum(count_records(store.get(item.key)) for item in store.list(prefix + "/"))
 
 
 def _wait_for_delivery(

@@ -47,8 +47,8 @@ class LandingCursor:
             return LandingCursor()
         if self.watermark is not None:
             newest = max(newest, self.watermark)
+        # the next tick lists from `newest - lag`: only keys from there on can show up again
         recent = {item.key for item in listed if item.last_modified >= newest - lag}
-        recent |= {key for key in self.recent if key in {item.key for item in listed}}
         return LandingCursor(newest, recent)
 
 
@@ -87,20 +87,20 @@ def landing_sensor(
     by_hour: dict[datetime, list[str]] = defaultdict(list)
     segments: list[str] = []
     skipped: list[str] = []
-    first_hour = INGEST_HOURS.start
     for item in new:
         if item.key.startswith(SEGMENTS_PREFIX):
             segments.append(item.key)
             continue
         hour = hour_of_key(item.key)
-        if hour is None or hour < first_hour:
+        if hour is None or not INGEST_HOURS.has_partition_key(hour_key(hour)):
             skipped.append(item.key)
             continue
         by_hour[hour].append(item.key)
     if skipped:
         context.log.warning(
-            f"{len(skipped)} objects are outside the hour partitions (first "
-            f"{first_hour:%Y-%m-%d %H}:00) or carry no hour, e.g. {skipped[0]}"
+            f"{len(skipped)} objects are outside the hour partitions (from "
+            f"{INGEST_HOURS.start:%Y-%m-%d %H}:00 to the current hour) or carry no hour, "
+            f"e.g. {skipped[0]}"
         )
 
     requests = [

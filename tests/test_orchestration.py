@@ -287,3 +287,13 @@ def test_a_failing_blocking_check_stops_gold(lake) -> None:
     assert failed[0].blocking
     assert not outcome.success
     assert not any(key.startswith("gold/") for key in outcome.materialized)
+
+
+def test_sensor_skips_objects_outside_the_hour_partitions(tmp_path: Path) -> None:
+    root = tmp_path / "landing"
+    _land(root, _bronze_key("2019-01-01", "00", "before-the-first-partition"), 1_790_000_000.0)
+    _land(root, _bronze_key("2099-01-01", "00", "from-a-wrong-clock"), 1_790_000_001.0)
+    _land(root, "bronze/events_type=page_view/no-hour.gz", 1_790_000_002.0)
+    result = _evaluate(tmp_path, None)
+    assert result.run_requests == []
+    assert _evaluate(tmp_path, result.cursor).run_requests == []
