@@ -6,6 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The local stream engine (kinesalite) from the npm lockfile, with its integrity hashes.
+ENGINES := node_modules/.installed
 
 # All state stays in the repository (the pip cache is the only thing written elsewhere).
 export CLICKSTREAM_HOME ?= $(CURDIR)/.clickstream
@@ -38,10 +40,16 @@ $(INSTALLED): pyproject.toml requirements/lock.txt
 	@$(BIN)/python -m pip check
 	@touch $@
 
-demo: $(INSTALLED)
+$(ENGINES): package.json package-lock.json
+	@command -v node >/dev/null || { echo "Node.js is required for the local stream (apt-get install nodejs npm)"; exit 1; }
+	@echo "installing the local stream engine into node_modules ..."
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: $(INSTALLED) $(ENGINES)
 	$(BIN)/clickstream demo
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(ENGINES)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 	$(MAKE) infra-check
@@ -50,7 +58,7 @@ test: $(INSTALLED)
 infra-check:
 	$(MAKE) -C infra check PYTHON="$(PYTHON)"
 
-dev: $(INSTALLED)
+dev: $(INSTALLED) $(ENGINES)
 	$(BIN)/clickstream dev
 
 docs: $(INSTALLED)
@@ -68,10 +76,10 @@ $(PEERS): bench/peers/requirements.lock
 
 peers: $(PEERS)
 
-bench: $(INSTALLED) $(PEERS)
+bench: $(INSTALLED) $(ENGINES) $(PEERS)
 	$(BIN)/python -m bench
 
-bench-full: $(INSTALLED) $(PEERS)
+bench-full: $(INSTALLED) $(ENGINES) $(PEERS)
 	$(BIN)/python -m bench --full
 
 lint: $(INSTALLED)
@@ -100,4 +108,4 @@ clean:
 	rm -rf $(CLICKSTREAM_HOME)
 
 distclean: clean
-	rm -rf $(VENV) $(PEERS_VENV)
+	rm -rf $(VENV) $(PEERS_VENV) node_modules

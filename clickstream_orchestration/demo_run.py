@@ -20,6 +20,7 @@ from datetime import time as clock
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.status import Status
 from rich.table import Table
 
 from clickstream_orchestration.launch import StageOutcome
@@ -60,7 +61,7 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
     try:
         console.print(
             f"local stack up: ingest {settings.ingest_url}, stream {settings.stream_name} on "
-            f"{settings.aws_endpoint_url}, delivery every {stack.delivery_buffer_seconds:g} s "
+            f"{settings.kinesis_endpoint_url}, delivery every {stack.delivery_buffer_seconds:g} s "
             f"into {settings.landing_dir}"
         )
         with _progress(console) as progress:
@@ -76,11 +77,13 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
         store = landing_store(settings)
         write_segments(config, store, settings.hmac_key)
         accepted, rejected = summary.sink["accepted"], summary.sink["rejected"]
-        with console.status("waiting for delivery to land every accepted event"):
-            landed = _wait_for_delivery(settings, store, accepted, rejected, stack.check_alive)
+        with console.status("waiting for delivery to land every accepted event") as status:
+            landed = _wait_for_delivery(settings, store, accepted, rejected, status)
     finally:
         with console.status("stopping the local stack"):
             stack.stop()
+    for service, restarts in stack.restarts.items():
+        console.print(f"[yellow]{service} was restarted {restarts} time(s); see logs[/yellow]")
     if landed.bronze != accepted or landed.quarantine != rejected:
         console.print(
             f"[red]delivery did not land everything: bronze {landed.bronze:,} of "
@@ -165,10 +168,9 @@ def _progress(console: Console) -> Progress:
 
 
 def _reset_local_state(settings: Settings, console: Console) -> None:
-    aws = LocalAws(settings)
-    if aws.running_pid() is not None:
-        aws.down()  # a fresh stream: the demo's counts must not include older traffic
+    LocalAws(settings).down()  # a fresh stream: the demo's counts must not include older traffic
     for directory in (
+        settings.local_stream_dir,
         settings.landing_dir,
         settings.warehouse_dir,
         settings.duckdb_dir,
@@ -178,7 +180,7 @@ def _reset_local_state(settings: Settings, console: Console) -> None:
         if directory.exists():
             shutil.rmtree(directory)
     (settings.home / "catalog.db").unlink(missing_ok=True)
-    console.print(f"local home: {settings.home} (landing, checkpoints and lake emptied)")
+    console.print(f"local home: {settings.home} (stream, landing, checkpoints and lake emptied)")
 
 
 def _count_lines(store: LandingStore, prefix: str) -> int:
@@ -186,12 +188,15 @@ def _count_lines(store: LandingStore, prefix: str) -> int:
 
 
 def _wait_for_delivery(
-    settings: Settings, store: LandingStore, accepted: int, rejected: int, check_alive
+    settings: Settings, store: LandingStore, accepted: int, rejected: int, status: Status
 ) -> Landed:
     deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
     landed = Landed()
     while time.monotonic() < deadline:
-        check_alive()
+        status.update(
+            f"waiting for delivery to land every accepted event ({landed.bronze:,} of "
+            f"{accepted:,} landed)"
+        )
         landed = Landed(
             _count_lines(store, settings.landing_bronze_prefix),
             _count_lines(store, settings.landing_quarantine_prefix),

@@ -1,7 +1,7 @@
-"""boto3 clients built from settings: the local moto endpoint in ``local``, real AWS in ``aws``.
+"""boto3 clients built from settings: the local servers in ``local``, real AWS in ``aws``.
 
 Every AWS call in the project goes through :func:`client`, so the same code runs in both
-environments and only the endpoint (and, locally, dummy credentials) differ.
+environments and only the endpoint of each service (and, locally, dummy credentials) differ.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def client(settings: Settings, service: str, **config: Any) -> Any:
     options: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}}
     options.update(config)
     kwargs: dict[str, Any] = {"region_name": settings.region, "config": Config(**options)}
-    if settings.aws_endpoint_url is not None:
-        kwargs["endpoint_url"] = settings.aws_endpoint_url
+    endpoint = settings.endpoint_url(service)
+    if endpoint is not None:
+        kwargs["endpoint_url"] = endpoint
         kwargs.update(LOCAL_CREDENTIALS)
     return boto3.session.Session().client(service, **kwargs)

@@ -13,8 +13,6 @@ S3.
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from streaming.atomic_write import write_atomically
 from streaming.settings import Settings
 
 
@@ -48,16 +47,7 @@ class LocalLandingStore:
         self.root = root
 
     def put(self, key: str, body: bytes) -> None:
-        target = self.root / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-            Path(temp).replace(target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.root / key, body)
 
     def get(self, key: str) -> bytes:
         return (self.root / key).read_bytes()

@@ -1,12 +1,16 @@
-"""The local AWS endpoint: a moto server on 127.0.0.1 with the resources the local default needs.
+"""The local AWS APIs: two servers on 127.0.0.1 with the resources the local default needs.
 
-``LocalAws(settings).up()`` starts the server as a detached background process (pidfile and log
-under the local home), waits until it answers, then idempotently creates the Kinesis stream and
-the SQS dead-letter queue. The landing store is a local directory in ``local``, so no bucket is
-needed. moto keeps its state in memory: a restarted server has lost the stream and its records,
-and ``up`` creates the resources again.
+- **Kinesis**: kinesalite (``streaming/kinesis_engine.js``, installed from the npm lockfile),
+  which keeps the stream's records in LevelDB under ``<home>/kinesis``: a record Kinesis
+  acknowledged survives ``kill -9`` of the engine and is there after ``clickstream local up``.
+- **SQS, STS, Glue**: a moto server (in memory; the dead-letter queue is created again by ``up``).
 
-Run as ``python -m streaming.local_aws --host H --port P`` it *is* that server process.
+``LocalAws(settings).up()`` starts each server that does not answer as a detached background
+process (pidfile and log under the local home), waits until it answers, then idempotently
+creates the Kinesis stream and the SQS dead-letter queue. ``docs/local-stream.md`` says what
+the local engine emulates and what it does not.
+
+Run as ``python -m streaming.local_aws --host H --port P`` it *is* the moto server process.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,8 @@ from streaming.aws_clients import client
 from streaming.settings import Settings
 
 SERVER_MODULE = "streaming.local_aws"
+KINESIS_ENGINE = Path(__file__).with_name("kinesis_engine.js")
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 STARTUP_SECONDS = 30.0
 STOP_SECONDS = 10.0
 
@@ -46,16 +53,26 @@ class Resources:
 
 
 @dataclass(frozen=True)
-class Status:
+class ServerStatus:
+    name: str
     endpoint: str
     answering: bool
     pid: int | None
     """The server process this home started, if it is alive."""
+
+
+@dataclass(frozen=True)
+class Status:
+    servers: tuple[ServerStatus, ...]
     resources: Resources | None
 
     @property
+    def answering(self) -> bool:
+        return all(server.answering for server in self.servers)
+
+    @property
     def managed(self) -> bool:
-        return self.pid is not None
+        return any(server.pid is not None for server in self.servers)
 
 
 def refuse_aws(settings: Settings) -> None:
@@ -65,27 +82,34 @@ def refuse_aws(settings: Settings) -> None:
         )
 
 
-class LocalAws:
-    """Start, stop and inspect the moto server of one local home."""
+class BackgroundServer:
+    """One detached server process of a local home: started, probed, stopped by pidfile."""
 
-    def __init__(self, settings: Settings) -> None:
-        refuse_aws(settings)
-        self.settings = settings
-        self.pidfile = settings.home / "run" / "local-aws.pid"
-        self.logfile = settings.log_dir / "local-aws.log"
-        self._process: subprocess.Popen[bytes] | None = None
+    def __init__(
+        self,
+        name: str,
+        service: str,
+        command: Callable[[], list[str]],
+        settings: Settings,
+        *,
+        marker: str,
+    ) -> None:
+        self.name = name
+        self.service = service
+        """An AWS service the server answers for, asked to tell whether it is up."""
+        self.endpoint = _required(settings.endpoint_url(service))
+        self._marker = marker.encode()
+        self._command = command
         self._probe: Any = None
+        self.settings = settings
+        self.pidfile = settings.home / "run" / f"{name}.pid"
+        self.logfile = settings.log_dir / f"{name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def endpoint(self) -> str:
-        endpoint = self.settings.aws_endpoint_url
-        assert endpoint is not None  # refuse_aws guarantees env == local
-        return endpoint
-
-    def is_up(self) -> bool:
+    def answers(self) -> bool:
         if self._probe is None:
-            self._probe = probe_client(self.settings)
-        return answers(self.settings, self._probe)
+            self._probe = probe_client(self.settings, self.service)
+        return answers(self.settings, self.service, self._probe)
 
     def running_pid(self) -> int | None:
         """The pid of the server this home started, if that process is still alive."""
@@ -93,58 +117,20 @@ class LocalAws:
             pid = int(self.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _is_local_aws_process(pid) else None
+        return pid if self._is_ours(pid) else None
 
-    def up(self) -> Status:
-        """Start the server unless it answers already, then make sure the resources exist."""
-        if not self.is_up():
-            self._start()
-        ensure_resources(self.settings)
-        return self.status()
+    def status(self) -> ServerStatus:
+        return ServerStatus(self.name, self.endpoint, self.answers(), self.running_pid())
 
-    def down(self) -> bool:
-        """Stop the server this home started; True if a process was stopped."""
-        pid = self.running_pid()
-        stopped = False
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            if not _wait_for_exit(pid, STOP_SECONDS):
-                os.kill(pid, signal.SIGKILL)
-                _wait_for_exit(pid, STOP_SECONDS)
-            stopped = True
-        if self._process is not None:
-            self._process.wait(timeout=STOP_SECONDS)  # started here: reap it
-            self._process = None
-        self.pidfile.unlink(missing_ok=True)
-        return stopped
-
-    def status(self) -> Status:
-        answering = self.is_up()
-        return Status(
-            endpoint=self.endpoint,
-            answering=answering,
-            pid=self.running_pid(),
-            resources=describe_resources(self.settings) if answering else None,
-        )
-
-    def _start(self) -> None:
+    def start(self) -> None:
         if self.running_pid() is not None:
             raise LocalAwsError(
-                f"the local AWS server (pid {self.running_pid()}) is running but does not answer "
-                f"on {self.endpoint}; see {self.logfile} or run `clickstream local down`"
+                f"the local {self.name} server (pid {self.running_pid()}) is running but does "
+                f"not answer on {self.endpoint}; see {self.logfile} or run `clickstream local down`"
             )
+        command = self._command()
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
-        local = self.settings.local_aws
-        command = [
-            sys.executable,
-            "-m",
-            SERVER_MODULE,
-            "--host",
-            local.host,
-            "--port",
-            str(local.port),
-        ]
         with self.logfile.open("ab") as log:
             process = subprocess.Popen(
                 command,
@@ -161,47 +147,163 @@ class LocalAws:
             if process.poll() is not None:
                 self.pidfile.unlink(missing_ok=True)
                 raise LocalAwsError(
-                    f"the local AWS server exited with status {process.returncode} while "
-                    f"starting on {self.endpoint}:\n{_tail(self.logfile)}"
+                    f"the local {self.name} server exited with status {process.returncode} "
+                    f"while starting on {self.endpoint}:\n{_tail(self.logfile)}"
                 )
-            if self.is_up():
+            if self.answers():
                 return
             time.sleep(0.1)
-        self.down()
+        self.stop()
         raise LocalAwsError(
-            f"the local AWS server did not answer on {self.endpoint} within "
+            f"the local {self.name} server did not answer on {self.endpoint} within "
             f"{STARTUP_SECONDS:.0f} s:\n{_tail(self.logfile)}"
         )
+
+    def stop(self) -> bool:
+        """Stop the server this home started; True if a process was stopped."""
+        pid = self.running_pid()
+        stopped = False
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            if not _wait_for_exit(pid, STOP_SECONDS):
+                os.kill(pid, signal.SIGKILL)
+                _wait_for_exit(pid, STOP_SECONDS)
+            stopped = True
+        if self._process is not None:
+            self._process.wait(timeout=STOP_SECONDS)  # started here: reap it
+            self._process = None
+        self.pidfile.unlink(missing_ok=True)
+        return stopped
+
+    def _is_ours(self, pid: int) -> bool:
+        """True if ``pid`` is alive and runs this server's command (not a recycled pid)."""
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return any(self._marker in argument for argument in arguments) and pid_alive(pid)
+
+
+class LocalAws:
+    """Start, stop and inspect the local AWS servers of one home."""
+
+    def __init__(self, settings: Settings) -> None:
+        refuse_aws(settings)
+        self.settings = settings
+        local = settings.local_aws
+        self.kinesis = BackgroundServer(
+            "kinesis",
+            "kinesis",
+            lambda: kinesis_engine_command(settings),
+            settings,
+            marker=KINESIS_ENGINE.name,
+        )
+        self.moto = BackgroundServer(
+            "moto",
+            "sqs",
+            lambda: [
+                sys.executable,
+                "-m",
+                SERVER_MODULE,
+                "--host",
+                local.host,
+                "--port",
+                f"{local.port}",
+            ],
+            settings,
+            marker=SERVER_MODULE,
+        )
+        self.servers = (self.kinesis, self.moto)
+
+    @property
+    def endpoint(self) -> str:
+        return ", ".join(f"{server.name} {server.endpoint}" for server in self.servers)
+
+    def is_up(self) -> bool:
+        return all(server.answers() for server in self.servers)
+
+    def running_pid(self) -> int | None:
+        """A pid of a server this home started, if one is alive."""
+        for server in self.servers:
+            pid = server.running_pid()
+            if pid is not None:
+                return pid
+        return None
+
+    def up(self) -> Status:
+        """Start each server unless it answers already, then make sure the resources exist."""
+        for server in self.servers:
+            if not server.answers():
+                server.start()
+        ensure_resources(self.settings)
+        return self.status()
+
+    def down(self) -> bool:
+        """Stop the servers this home started; True if a process was stopped."""
+        stopped = [server.stop() for server in self.servers]
+        return any(stopped)
+
+    def status(self) -> Status:
+        servers = tuple(server.status() for server in self.servers)
+        answering = all(server.answering for server in servers)
+        return Status(servers, describe_resources(self.settings) if answering else None)
+
+
+def kinesis_engine_command(settings: Settings) -> list[str]:
+    node = shutil.which("node")
+    if node is None:
+        raise LocalAwsError(
+            "the local stream needs Node.js (18 or later): install it, e.g. "
+            "`apt-get install nodejs npm`, then run `make` again"
+        )
+    if not (NODE_MODULES / "kinesalite").is_dir():
+        raise LocalAwsError(
+            f"the local stream engine is not installed in {NODE_MODULES}: run `npm ci` in "
+            f"{NODE_MODULES.parent} (`make demo`, `make dev` and `make test` do it)"
+        )
+    local = settings.local_aws
+    settings.local_stream_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        node,
+        str(KINESIS_ENGINE),
+        local.host,
+        str(local.kinesis_port),
+        str(settings.local_stream_dir),
+    ]
 
 
 @contextmanager
 def local_aws_running(settings: Settings) -> Iterator[LocalAws]:
-    """The local endpoint up for the duration; stopped afterwards only if started here."""
+    """The local servers up for the duration; those started here are stopped afterwards."""
     local = LocalAws(settings)
-    started_here = not local.is_up()
+    started = [server for server in local.servers if not server.answers()]
     local.up()
     try:
         yield local
     finally:
-        if started_here:
-            local.down()
+        for server in started:
+            server.stop()
 
 
-def probe_client(settings: Settings) -> Any:
-    """A Kinesis client that gives up fast: for asking whether the endpoint answers."""
+def probe_client(settings: Settings, service: str = "kinesis") -> Any:
+    """A client that gives up fast: for asking whether an endpoint answers."""
     return client(
         settings,
-        "kinesis",
+        service,
         connect_timeout=0.5,
         read_timeout=2,
         retries={"max_attempts": 1, "mode": "standard"},
     )
 
 
-def answers(settings: Settings, probe: Any = None) -> bool:
-    """Whether an AWS API answers on the configured local endpoint."""
+def answers(settings: Settings, service: str = "kinesis", probe: Any = None) -> bool:
+    """Whether the local server of ``service`` answers."""
+    probe = probe or probe_client(settings, service)
     try:
-        (probe or probe_client(settings)).list_streams(Limit=1)
+        if service == "kinesis":
+            probe.list_streams(Limit=1)
+        else:
+            probe.list_queues(MaxResults=1)
     except Exception:
         return False
     return True
@@ -240,15 +342,6 @@ def describe_resources(settings: Settings, kinesis: Any = None, sqs: Any = None)
     return Resources(stream=stream, stream_shards=shards, dlq_url=dlq_url)
 
 
-def _is_local_aws_process(pid: int) -> bool:
-    """True if ``pid`` is alive and is a local AWS server (not a recycled pid)."""
-    try:
-        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return SERVER_MODULE.encode() in arguments and pid_alive(pid)
-
-
 def pid_alive(pid: int) -> bool:
     """True for a live process (a zombie, exited but not yet reaped, is not alive)."""
     try:
@@ -258,7 +351,15 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ", 1)[-1].startswith("Z"))
+    try:
+        return not stat.read_text().split(") ", 1)[-1].startswith("Z")
+    except OSError:
+        return False
+
+
+def _required(endpoint: str | None) -> str:
+    assert endpoint is not None  # refuse_aws guarantees env == local
+    return endpoint
 
 
 def _wait_for_exit(pid: int, seconds: float) -> bool:
@@ -277,7 +378,7 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-# --- the server process ----------------------------------------------------------------------
+# --- the moto server process -----------------------------------------------------------------
 
 
 def serve(host: str, port: int) -> None:

@@ -55,10 +55,15 @@ class DeliverySettings(BaseModel):
 
 
 class LocalAwsSettings(BaseModel):
-    """The local AWS API endpoint (a moto server) used by the ``local`` environment."""
+    """The local AWS APIs of the ``local`` environment, two servers on this machine.
+
+    Kinesis is served by kinesalite on ``kinesis_port``, its records kept on disk under the
+    home; every other API the local default calls (SQS, STS, Glue) by a moto server on ``port``.
+    """
 
     host: str = LOOPBACK
     port: int = 4599
+    kinesis_port: int = 4598
     region: str = "us-east-1"
     account_id: str = "123456789012"
     stream_shards: int = Field(default=2, ge=1)
@@ -303,10 +308,26 @@ class Settings(BaseSettings):
 
     @property
     def aws_endpoint_url(self) -> str | None:
-        """The AWS API endpoint override: the local moto server, or None for real AWS."""
+        """The endpoint of every AWS API but Kinesis: the local moto server, None for AWS."""
         if self.env == "aws":
             return None
         return f"http://{self.local_aws.host}:{self.local_aws.port}"
+
+    @property
+    def kinesis_endpoint_url(self) -> str | None:
+        """The Kinesis endpoint: the local stream engine, None for AWS."""
+        if self.env == "aws":
+            return None
+        return f"http://{self.local_aws.host}:{self.local_aws.kinesis_port}"
+
+    def endpoint_url(self, service: str) -> str | None:
+        """The endpoint a boto3 client of ``service`` talks to (None: AWS's own)."""
+        return self.kinesis_endpoint_url if service == "kinesis" else self.aws_endpoint_url
+
+    @property
+    def local_stream_dir(self) -> Path:
+        """Where the local stream engine keeps the stream's records (LevelDB)."""
+        return self.home / "kinesis"
 
     @property
     def ingest_url(self) -> str:

@@ -29,12 +29,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def local_settings(home: Path, port: int, stage: str = "dev", **overrides: Any) -> Settings:
+def free_ports() -> LocalAwsSettings:
+    """Ports of the local AWS servers (moto, the Kinesis engine), free right now."""
+    return LocalAwsSettings(port=free_port(), kinesis_port=free_port())
+
+
+def local_settings(
+    home: Path,
+    local_aws: LocalAwsSettings | None = None,
+    stage: str = "dev",
+    **overrides: Any,
+) -> Settings:
     return Settings(
         env="local",
         home=home,
         stage=stage,
-        local_aws=LocalAwsSettings(port=port),
+        local_aws=local_aws or free_ports(),
         **overrides,
     )
 
@@ -46,14 +56,15 @@ def process_environment(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_HOME": str(settings.home),
         "CLICKSTREAM_STAGE": settings.stage,
         "CLICKSTREAM_LOCAL_AWS__PORT": str(settings.local_aws.port),
+        "CLICKSTREAM_LOCAL_AWS__KINESIS_PORT": str(settings.local_aws.kinesis_port),
         "CLICKSTREAM_LOCAL_AWS__STREAM_SHARDS": str(settings.local_aws.stream_shards),
     }
 
 
 @pytest.fixture(scope="module")
 def local_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A local AWS server for the whole module, stopped afterwards."""
-    settings = local_settings(tmp_path_factory.mktemp("endpoint"), free_port())
+    """The local AWS servers for the whole module, stopped afterwards."""
+    settings = local_settings(tmp_path_factory.mktemp("endpoint"))
     with local_aws_running(settings):
         yield settings
 

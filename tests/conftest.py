@@ -1,25 +1,29 @@
-"""Shared fixtures: a local AWS API (moto) on a free port, and settings pointing at it."""
+"""Shared fixtures: the local AWS servers on free ports, and settings pointing at them."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import socket
+import subprocess
+import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from streaming.aws_clients import client
+from streaming.local_aws import answers, kinesis_engine_command
 from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers another httpx package
     from starlette.testclient import TestClient
 
-__all__ = ["TestClient", "aws_settings_at", "free_port"]
+__all__ = ["TestClient", "aws_settings_at", "free_port", "kinesis_engine"]
 
 STREAM_SHARDS = 2
 TEST_HMAC_SECRET = "test-hmac-secret"
@@ -33,26 +37,48 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def moto_port() -> Iterator[int]:
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAwsSettings]:
+    """The local AWS servers for the whole session: moto (SQS, STS, Glue, ...) and the local
+    Kinesis engine with its records on disk, each on a free port of 127.0.0.1."""
     from moto.server import ThreadedMotoServer
 
     for name in ("werkzeug", "moto", "botocore", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    ports = LocalAwsSettings(port=free_port(), kinesis_port=free_port())
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=ports.port, verbose=False)
     server.start()
     try:
-        yield port
+        with kinesis_engine(ports, tmp_path_factory.mktemp("kinesis")):
+            yield ports
     finally:
         server.stop()
 
 
-def aws_settings_at(home: Path, port: int, **ingest: object) -> Settings:
-    """Settings on the local AWS API with a stream and DLQ of their own (a fresh stage)."""
+@contextmanager
+def kinesis_engine(ports: LocalAwsSettings, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The local Kinesis engine as a child process, stopped afterwards."""
+    settings = Settings(home=data_dir, local_aws=ports)
+    log = (data_dir / "kinesis.log").open("ab")
+    process = subprocess.Popen(
+        kinesis_engine_command(settings), stdout=log, stderr=log, start_new_session=True
+    )
+    try:
+        while not answers(settings, "kinesis"):
+            assert process.poll() is None, (data_dir / "kinesis.log").read_text()
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def aws_settings_at(home: Path, local_aws: LocalAwsSettings, **ingest: object) -> Settings:
+    """Settings on the local AWS APIs with a stream and DLQ of their own (a fresh stage)."""
     settings = Settings(
         home=home,
         stage=f"t{next(_stages)}",
-        local_aws=LocalAwsSettings(port=port),
+        local_aws=local_aws,
         ingest=IngestSettings(hmac_secret=SecretStr(TEST_HMAC_SECRET), **ingest),  # type: ignore[arg-type]
     )
     kinesis = client(settings, "kinesis")
@@ -65,5 +91,5 @@ def aws_settings_at(home: Path, port: int, **ingest: object) -> Settings:
 
 
 @pytest.fixture
-def aws_settings(tmp_path: Path, moto_port: int) -> Settings:
-    return aws_settings_at(tmp_path / "home", moto_port)
+def aws_settings(tmp_path: Path, local_aws: LocalAwsSettings) -> Settings:
+    return aws_settings_at(tmp_path / "home", local_aws)

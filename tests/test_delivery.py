@@ -31,9 +31,10 @@ from aws_fixtures import (
 )
 
 from streaming.aws_clients import client
-from streaming.delivery import CheckpointStore, Delivery
+from streaming.delivery import Delivery
 from streaming.delivery.buffers import Buffers, PartitionBuffer, ShardProgress
 from streaming.delivery.records import BRONZE, Partition, Routed
+from streaming.follower import CheckpointStore
 from streaming.landing import decode_records
 from streaming.local_aws import ensure_resources
 from streaming.settings import Settings
@@ -56,7 +57,7 @@ SMALL_BUFFER_BYTES = 16_000
 def settings(local_endpoint: Settings, tmp_path: Path) -> Settings:  # noqa: F811
     """A fresh stream (own stage) on the module's endpoint, and a fresh home."""
     settings = local_settings(
-        tmp_path / "home", local_endpoint.local_aws.port, stage=f"t{uuid.uuid4().hex[:8]}"
+        tmp_path / "home", local_endpoint.local_aws, stage=f"t{uuid.uuid4().hex[:8]}"
     )
     ensure_resources(settings)
     return settings
@@ -67,24 +68,25 @@ def _deliver_once(settings: Settings, buffer_bytes: int = SMALL_BUFFER_BYTES) ->
     return delivery.run(once=True).as_dict()
 
 
-def _records_per_shard(settings: Settings) -> dict[str, int]:
+def _sequence_numbers_per_shard(settings: Settings) -> dict[str, list[str]]:
     kinesis = client(settings, "kinesis")
-    counts = {}
+    numbers = {}
     for shard in kinesis.list_shards(StreamName=settings.stream_name)["Shards"]:
         iterator = kinesis.get_shard_iterator(
             StreamName=settings.stream_name,
             ShardId=shard["ShardId"],
             ShardIteratorType="TRIM_HORIZON",
         )["ShardIterator"]
-        counts[shard["ShardId"]] = len(kinesis.get_records(ShardIterator=iterator)["Records"])
-    return counts
+        records = kinesis.get_records(ShardIterator=iterator)["Records"]
+        numbers[shard["ShardId"]] = [record["SequenceNumber"] for record in records]
+    return numbers
 
 
 def test_every_record_of_every_shard_lands_once_in_the_bronze_layout(settings: Settings) -> None:
     batch = events(900)
     put_events(settings, batch)
-    per_shard = _records_per_shard(settings)
-    assert len(per_shard) == 2 and all(count > 0 for count in per_shard.values())
+    per_shard = _sequence_numbers_per_shard(settings)
+    assert len(per_shard) == 2 and all(per_shard.values())
     started = datetime.now(UTC) - timedelta(seconds=5)
 
     report = _deliver_once(settings)
@@ -110,11 +112,11 @@ def test_every_record_of_every_shard_lands_once_in_the_bronze_layout(settings: S
         assert [orjson.loads(line) for line in lines[:-1]] == records
         if len(records) > 1:
             assert len(gzip.decompress(body)) <= SMALL_BUFFER_BYTES
-    checkpoints = CheckpointStore.for_stream(settings).all()
-    # moto numbers each shard's records 1, 2, 3, ...: the checkpoint is the last of each shard
-    assert {shard: int(point.sequence_number or 0) for shard, point in checkpoints.items()} == (
-        per_shard
-    )
+    checkpoints = CheckpointStore.for_reader(settings, "delivery").all()
+    # the checkpoint is the last record of each shard
+    assert {shard: point.sequence_number for shard, point in checkpoints.items()} == {
+        shard: numbers[-1] for shard, numbers in per_shard.items()
+    }
 
 
 def test_records_that_cannot_be_partitioned_land_under_the_error_prefix(
@@ -209,13 +211,13 @@ def test_a_resharded_stream_is_read_through_the_closed_parent_into_its_children(
 
     assert report["shards"] == 4  # the closed parent, its sibling and two children
     assert set(landed_ids(settings)) == {event["event_id"] for event in first + more}
-    assert CheckpointStore.for_stream(settings).load(parent["ShardId"]).closed
+    assert CheckpointStore.for_reader(settings, "delivery").load(parent["ShardId"]).closed
 
 
 def test_the_checkpoint_is_the_end_of_the_landed_prefix_of_the_read_order() -> None:
     clock = [0.0]
     buffers = Buffers(buffer_seconds=10, buffer_bytes=1_000, clock=lambda: clock[0])
-    progress = ShardProgress("shardId-000000000000", checkpoint="10")
+    progress = ShardProgress("shardId-000000000000")
     arrival = datetime(2026, 11, 23, 21, 59, 59, tzinfo=UTC)
 
     def add(sequence_number: str, event_type: str, size: int = 100) -> list[PartitionBuffer]:
@@ -340,7 +342,8 @@ def test_sigterm_flushes_the_buffers_and_checkpoints_before_exit(
 
 
 def test_in_aws_the_same_delivery_lands_in_the_bronze_bucket(settings: Settings) -> None:
-    """CLICKSTREAM_ENV=aws, with the AWS SDK pointed at the local endpoint instead of AWS."""
+    """CLICKSTREAM_ENV=aws, with the AWS SDK pointed at the local servers instead of AWS by its
+    own per-service endpoint variables: the code passes no endpoint in ``aws``."""
     aws = Settings(env="aws", aws_account_id=settings.account_id, stage=settings.stage)
     s3 = client(settings, "s3")
     s3.create_bucket(Bucket=aws.bucket_name("bronze"))
@@ -350,6 +353,7 @@ def test_in_aws_the_same_delivery_lands_in_the_bronze_bucket(settings: Settings)
         "CLICKSTREAM_ENV": "aws",
         "CLICKSTREAM_AWS_ACCOUNT_ID": aws.account_id,
         "AWS_ENDPOINT_URL": str(settings.aws_endpoint_url),
+        "AWS_ENDPOINT_URL_KINESIS": str(settings.kinesis_endpoint_url),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "CLICKSTREAM_INGEST__HMAC_SECRET": "not-used-by-delivery",

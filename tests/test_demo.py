@@ -24,6 +24,7 @@ def test_demo_sends_a_day_through_the_stack_and_materialises_the_lake(tmp_path: 
         HOME=str(tmp_path),
         COLUMNS="160",
         CLICKSTREAM_LOCAL_AWS__PORT=str(free_port()),
+        CLICKSTREAM_LOCAL_AWS__KINESIS_PORT=str(free_port()),
         CLICKSTREAM_INGEST__PORT=str(free_port()),
     )
     environment.pop("CLICKSTREAM_ENV", None)

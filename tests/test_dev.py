@@ -36,6 +36,7 @@ def test_dev_serves_the_ui_and_the_stack_then_stops_everything(tmp_path: Path) -
         os.environ,
         CLICKSTREAM_HOME=str(tmp_path / "home"),
         CLICKSTREAM_LOCAL_AWS__PORT=str(free_port()),
+        CLICKSTREAM_LOCAL_AWS__KINESIS_PORT=str(free_port()),
         CLICKSTREAM_INGEST__PORT=str(ingest),
     )
     environment.pop("DAGSTER_HOME", None)

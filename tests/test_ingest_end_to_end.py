@@ -23,14 +23,14 @@ from streaming.generator.sinks.jsonl import write_jsonl
 from streaming.ingest.core import consent_off
 from streaming.ingest.server import create_app, uvicorn_config
 from streaming.schema_registry import INGEST_EVENT, UnknownSchemaError, default_registry
-from streaming.settings import Settings, get_settings
+from streaming.settings import LocalAwsSettings, Settings, get_settings
 
 EVENTS = 4000
 
 
 @pytest.fixture
-def live_ingest(tmp_path: Path, moto_port: int) -> Iterator[tuple[Settings, str]]:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+def live_ingest(tmp_path: Path, local_aws: LocalAwsSettings) -> Iterator[tuple[Settings, str]]:
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(**uvicorn_config(create_app(settings), "127.0.0.1", port))
@@ -127,6 +127,7 @@ def test_send_and_dlq_replay_commands(
     monkeypatch.setenv("CLICKSTREAM_HOME", str(settings.home))
     monkeypatch.setenv("CLICKSTREAM_STAGE", settings.stage)
     monkeypatch.setenv("CLICKSTREAM_LOCAL_AWS__PORT", str(settings.local_aws.port))
+    monkeypatch.setenv("CLICKSTREAM_LOCAL_AWS__KINESIS_PORT", str(settings.local_aws.kinesis_port))
     get_settings.cache_clear()
     try:
         runner = CliRunner()

@@ -1,12 +1,15 @@
-"""The local AWS endpoint: idempotent `up`, `status`, `down` without leftovers, local only."""
+"""The local AWS servers: idempotent `up`, `status`, `down` without leftovers, local only, and a
+stream whose records outlive its engine."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from aws_fixtures import CLI, free_port, local_settings, process_environment, put_records
+from aws_fixtures import CLI, local_settings, process_environment, put_records
 
 from streaming.aws_clients import client
 from streaming.local_aws import (
@@ -32,18 +35,18 @@ def _clickstream(settings: Settings, *arguments: str) -> subprocess.CompletedPro
 
 
 def test_up_twice_reuses_the_server_and_down_leaves_nothing(tmp_path: Path) -> None:
-    settings = local_settings(tmp_path / "home", free_port())
+    settings = local_settings(tmp_path / "home")
     first = _clickstream(settings, "local", "up")
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("started")
     local = LocalAws(settings)
-    pid = local.running_pid()
-    assert pid is not None and pid_alive(pid)
+    pids = {server.name: server.running_pid() for server in local.servers}
+    assert all(pid is not None and pid_alive(pid) for pid in pids.values()), pids
     try:
         second = _clickstream(settings, "local", "up")
         assert second.returncode == 0, second.stderr
         assert second.stdout.startswith("reusing")
-        assert local.running_pid() == pid
+        assert {server.name: server.running_pid() for server in local.servers} == pids
 
         streams = client(settings, "kinesis").list_streams()["StreamNames"]
         assert streams == [settings.stream_name]
@@ -56,18 +59,21 @@ def test_up_twice_reuses_the_server_and_down_leaves_nothing(tmp_path: Path) -> N
 
         status = _clickstream(settings, "local", "status")
         assert status.returncode == 0
-        assert f"up (pid {pid})" in status.stdout
+        for name, pid in pids.items():
+            assert f"local {name} server" in status.stdout
+            assert f"up (pid {pid})" in status.stdout
         assert f"stream {settings.stream_name}: ACTIVE, 2 open shards" in status.stdout
         assert settings.dlq_name in status.stdout
     finally:
         down = _clickstream(settings, "local", "down")
     assert down.returncode == 0
-    assert "stopped" in down.stdout
-    assert not pid_alive(pid)
-    assert not local.pidfile.exists()
-    assert not answers(settings)
+    assert down.stdout.count("stopped") == 2
+    assert not any(pid_alive(pid) for pid in pids.values() if pid)
+    assert not any(server.pidfile.exists() for server in local.servers)
+    assert not answers(settings, "kinesis")
+    assert not answers(settings, "sqs")
     assert local.status().answering is False
-    log = (settings.log_dir / "local-aws.log").read_text()
+    log = (settings.log_dir / "moto.log").read_text()
     assert "POST /" not in log  # no per-request logging
 
 
@@ -77,7 +83,7 @@ def test_local_endpoint_is_refused_in_aws(tmp_path: Path) -> None:
         LocalAws(settings)
     with pytest.raises(LocalAwsError):
         ensure_resources(settings)
-    environment = process_environment(local_settings(tmp_path, free_port())) | {
+    environment = process_environment(local_settings(tmp_path)) | {
         "CLICKSTREAM_ENV": "aws",
         "CLICKSTREAM_AWS_ACCOUNT_ID": "111111111111",
     }
@@ -88,31 +94,55 @@ def test_local_endpoint_is_refused_in_aws(tmp_path: Path) -> None:
     assert "CLICKSTREAM_ENV=local only" in result.stderr
 
 
-def test_a_restarted_server_has_lost_the_stream_and_up_creates_it_again(tmp_path: Path) -> None:
-    settings = local_settings(tmp_path / "home", free_port())
+def test_the_stream_keeps_its_records_when_its_engine_is_killed(tmp_path: Path) -> None:
+    settings = local_settings(tmp_path / "home")
     local = LocalAws(settings)
     with local_aws_running(settings):
-        put_records(settings, [b'{"event_type":"page_view"}'])
-        assert local.running_pid() is not None
-    assert local.running_pid() is None
-    assert not answers(settings)
-    with local_aws_running(settings):
+        put_records(settings, [b'{"event_type":"page_view","n":1}', b'{"event_type":"x","n":2}'])
+        pid = local.kinesis.running_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)  # no chance to close the store
+        assert not answers(settings, "kinesis")
+        local.up()  # what `clickstream local up` does
+        assert local.kinesis.running_pid() not in (None, pid)
         kinesis = client(settings, "kinesis")
-        shard = kinesis.list_shards(StreamName=settings.stream_name)["Shards"][0]["ShardId"]
-        iterator = kinesis.get_shard_iterator(
-            StreamName=settings.stream_name, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        assert kinesis.get_records(ShardIterator=iterator)["Records"] == []
+        records = []
+        for shard in kinesis.list_shards(StreamName=settings.stream_name)["Shards"]:
+            iterator = kinesis.get_shard_iterator(
+                StreamName=settings.stream_name,
+                ShardId=shard["ShardId"],
+                ShardIteratorType="TRIM_HORIZON",
+            )["ShardIterator"]
+            records += kinesis.get_records(ShardIterator=iterator)["Records"]
+        assert sorted(record["Data"] for record in records) == [
+            b'{"event_type":"page_view","n":1}',
+            b'{"event_type":"x","n":2}',
+        ]
+    assert local.running_pid() is None
+
+
+def test_the_engine_answers_on_loopback_only(tmp_path: Path) -> None:
+    settings = local_settings(tmp_path / "home")
+    with local_aws_running(settings):
+        port = f"{settings.local_aws.kinesis_port:04X}"
+        listening = [
+            line.split()[1]
+            for table in ("/proc/net/tcp", "/proc/net/tcp6")
+            for line in Path(table).read_text().splitlines()[1:]
+            if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"
+        ]
+        assert listening == [f"0100007F:{port}"]
 
 
 def test_resources_are_ensured_on_a_server_this_home_did_not_start(tmp_path: Path) -> None:
-    owner = local_settings(tmp_path / "owner", free_port())
+    owner = local_settings(tmp_path / "owner")
     with local_aws_running(owner):
-        guest = local_settings(tmp_path / "guest", owner.local_aws.port, stage="guest")
+        guest = local_settings(tmp_path / "guest", owner.local_aws, stage="guest")
         with local_aws_running(guest) as local:
             assert local.running_pid() is None  # reused, not started
             assert local.status().resources is not None
-        assert answers(owner)  # the guest did not stop a server it did not start
+        assert answers(owner, "kinesis")  # the guest did not stop servers it did not start
+        assert answers(owner, "sqs")
         resources = ensure_resources(guest)
         assert resources.stream == "ACTIVE"
         assert resources.dlq_url is not None

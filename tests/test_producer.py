@@ -17,13 +17,13 @@ from conftest import TestClient, aws_settings_at
 from stream_support import dlq_bodies, stream_payloads
 
 from streaming.aws_clients import client
-from streaming.ingest.runtime import LOCAL_SENDER_THREADS, build_runtime
+from streaming.ingest.runtime import SENDER_THREADS, build_runtime
 from streaming.ingest.server import create_app
 from streaming.producer.backoff import Backoff
 from streaming.producer.dead_letters import DeadLetterQueue, record_from_body, replay_dead_letters
 from streaming.producer.kinesis import KinesisProducer
 from streaming.producer.records import DLQ, KINESIS, BufferFullError, StreamRecord
-from streaming.settings import ProducerSettings, Settings
+from streaming.settings import LocalAwsSettings, ProducerSettings, Settings
 
 THROTTLED = "ProvisionedThroughputExceededException"
 FAST_BACKOFF = Backoff(base_s=0.001, cap_s=0.004, rng=random.Random(3))
@@ -106,7 +106,7 @@ def producer_on(
         options,
         dead_letters=dlq,
         backoff=FAST_BACKOFF,
-        senders=LOCAL_SENDER_THREADS,
+        senders=SENDER_THREADS,
     )
 
 
@@ -224,8 +224,10 @@ def test_full_buffer_refuses_instead_of_dropping(aws_settings: Settings) -> None
     assert len(stream_payloads(aws_settings)) == 11
 
 
-def test_full_buffer_answers_503_with_retry_after(tmp_path: Path, moto_port: int) -> None:
-    settings = aws_settings_at(tmp_path, moto_port)
+def test_full_buffer_answers_503_with_retry_after(
+    tmp_path: Path, local_aws: LocalAwsSettings
+) -> None:
+    settings = aws_settings_at(tmp_path, local_aws)
     gated = FlakyKinesis(client(settings, "kinesis"))
     gated.gate.clear()
 
@@ -263,9 +265,9 @@ def test_full_buffer_answers_503_with_retry_after(tmp_path: Path, moto_port: int
 
 
 def test_http_request_is_answered_once_its_records_are_dead_lettered(
-    tmp_path: Path, moto_port: int
+    tmp_path: Path, local_aws: LocalAwsSettings
 ) -> None:
-    settings = aws_settings_at(tmp_path, moto_port)
+    settings = aws_settings_at(tmp_path, local_aws)
     real = client(settings, "kinesis")
 
     def runtime(settings: Settings) -> Any:

@@ -20,7 +20,7 @@ from clickstream_orchestration.cli import app as cli
 from clickstream_orchestration.lakehouse.query import query
 from streaming.realtime.consumer import RealtimeConsumer
 from streaming.realtime.store import open_realtime, published_path
-from streaming.settings import Settings, get_settings
+from streaming.settings import LocalAwsSettings, Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +35,10 @@ def _count(settings: Settings, sql: str) -> int:
     return query(settings, sql).column(0)[0].as_py() or 0
 
 
-def test_events_sent_over_http_appear_in_the_rt_marts(tmp_path: Path, moto_port: int) -> None:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+def test_events_sent_over_http_appear_in_the_rt_marts(
+    tmp_path: Path, local_aws: LocalAwsSettings
+) -> None:
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     now = datetime.now(UTC)
     repeated = client_event(ts=now - timedelta(minutes=2))
     events = [
@@ -92,8 +94,10 @@ def test_events_sent_over_http_appear_in_the_rt_marts(tmp_path: Path, moto_port:
     assert not (settings.checkpoint_dir / "delivery").exists()
 
 
-def test_restart_resumes_from_checkpoints_and_dedups(tmp_path: Path, moto_port: int) -> None:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+def test_restart_resumes_from_checkpoints_and_dedups(
+    tmp_path: Path, local_aws: LocalAwsSettings
+) -> None:
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     first = [client_event(country_session=f"s{n}") for n in range(30)]
     with live_ingest(settings) as url:
         _post(url, first)
@@ -113,9 +117,9 @@ def test_restart_resumes_from_checkpoints_and_dedups(tmp_path: Path, moto_port: 
 
 
 def test_a_reader_holding_the_snapshot_does_not_stop_the_consumer(
-    tmp_path: Path, moto_port: int
+    tmp_path: Path, local_aws: LocalAwsSettings
 ) -> None:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     with live_ingest(settings) as url, running_consumer(settings) as consumer:
         wait_until(lambda: published_path(settings).exists())
         with open_realtime(settings) as held:
@@ -132,15 +136,16 @@ def test_a_reader_holding_the_snapshot_does_not_stop_the_consumer(
 
 
 def test_cli_query_and_rt_top_read_the_marts(
-    tmp_path: Path, moto_port: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, local_aws: LocalAwsSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     with live_ingest(settings) as url:
         _post(url, [client_event(country_session=f"s{n}") for n in range(7)])
         _post(url, [client_event(page="/compare/erp")])
     monkeypatch.setenv("CLICKSTREAM_HOME", str(settings.home))
     monkeypatch.setenv("CLICKSTREAM_STAGE", settings.stage)
-    monkeypatch.setenv("CLICKSTREAM_LOCAL_AWS__PORT", str(moto_port))
+    monkeypatch.setenv("CLICKSTREAM_LOCAL_AWS__PORT", str(local_aws.port))
+    monkeypatch.setenv("CLICKSTREAM_LOCAL_AWS__KINESIS_PORT", str(local_aws.kinesis_port))
     get_settings.cache_clear()
     try:
         runner = CliRunner()
@@ -163,11 +168,14 @@ def test_cli_query_and_rt_top_read_the_marts(
         get_settings.cache_clear()
 
 
-def test_the_module_runs_as_a_supervised_process(tmp_path: Path, moto_port: int) -> None:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+def test_the_module_runs_as_a_supervised_process(
+    tmp_path: Path, local_aws: LocalAwsSettings
+) -> None:
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     environment = os.environ | {
         "CLICKSTREAM_STAGE": settings.stage,
-        "CLICKSTREAM_LOCAL_AWS__PORT": str(moto_port),
+        "CLICKSTREAM_LOCAL_AWS__PORT": str(local_aws.port),
+        "CLICKSTREAM_LOCAL_AWS__KINESIS_PORT": str(local_aws.kinesis_port),
         "CLICKSTREAM_INGEST__HMAC_SECRET": "x",
     }
     process = subprocess.Popen(

@@ -22,6 +22,7 @@ from streaming.generator.sinks.http import send_file
 from streaming.generator.sinks.jsonl import write_jsonl
 from streaming.realtime.consumer import RealtimeConsumer
 from streaming.realtime.reconcile import HourCounts, Tolerance, reconcile, reconcile_lake
+from streaming.settings import LocalAwsSettings
 
 H = datetime(2026, 11, 1, 10)
 
@@ -70,9 +71,9 @@ def test_without_published_marts_nothing_is_compared(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_a_generated_day_reconciles_after_the_batch_pipeline(
-    tmp_path: Path, moto_port: int
+    tmp_path: Path, local_aws: LocalAwsSettings
 ) -> None:
-    settings = aws_settings_at(tmp_path / "home", moto_port)
+    settings = aws_settings_at(tmp_path / "home", local_aws)
     config = TrafficConfig(
         events=3_000,
         seed=31,

@@ -221,12 +221,12 @@ def test_a_statement_that_never_finishes_is_cancelled(tmp_path: Path) -> None:
     stub.assert_no_pending_responses()
 
 
-def test_apply_against_the_local_data_api(tmp_path: Path, moto_port: int) -> None:
+def test_apply_against_the_local_data_api(tmp_path: Path, local_aws: LocalAwsSettings) -> None:
     """moto answers the Data API without running SQL: a thread plays the warehouse and marks
     each statement finished; the statements moto recorded are exactly those rendered."""
     from moto.redshiftdata.models import redshiftdata_backends
 
-    settings = Settings(home=tmp_path, local_aws=LocalAwsSettings(port=moto_port))
+    settings = Settings(home=tmp_path, local_aws=local_aws)
     backend = redshiftdata_backends[settings.account_id][settings.region]
     stop = threading.Event()
 

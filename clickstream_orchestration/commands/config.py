@@ -28,6 +28,7 @@ def show_config() -> None:
         "redshift_iam_role_arn": settings.redshift_iam_role_arn,
         "realtime_dir": str(settings.realtime_dir),
         "aws_endpoint_url": settings.aws_endpoint_url,
+        "kinesis_endpoint_url": settings.kinesis_endpoint_url,
         "ingest_url": settings.ingest_url,
         "catalog_uri": settings.catalog_uri,
         "landing_dir": str(settings.landing_dir),

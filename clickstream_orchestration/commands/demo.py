@@ -8,7 +8,7 @@ import typer
 
 
 def demo(
-    events: Annotated[int, typer.Option(help="Events in the generated day of traffic.")] = 50_000,
+    events: Annotated[int, typer.Option(help="Events in the generated day of traffic.")] = 250_000,
     seed: Annotated[int, typer.Option(help="Seed of the traffic generator.")] = 7,
 ) -> None:
     """Send a day of dirty traffic through the local stack; materialise the lake through Dagster."""

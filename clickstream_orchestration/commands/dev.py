@@ -49,8 +49,9 @@ def dev(
 
     with local_stack_running(settings):
         typer.echo(
-            f"local stack up: ingest {settings.ingest_url}, local AWS "
-            f"{settings.aws_endpoint_url}; logs in {settings.log_dir}\n"
+            f"local stack up: ingest {settings.ingest_url}, stream on "
+            f"{settings.kinesis_endpoint_url}, other AWS APIs on {settings.aws_endpoint_url}; "
+            f"logs in {settings.log_dir}\n"
             f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops everything)",
             err=True,
         )

@@ -8,9 +8,10 @@ import typer
 
 if TYPE_CHECKING:
     from streaming.local_aws import LocalAws, Status
+    from streaming.settings import Settings
 
 local_app = typer.Typer(
-    help="The local AWS endpoint (Kinesis stream, SQS dead-letter queue) of the local default.",
+    help="The local AWS servers (Kinesis stream, SQS dead-letter queue) of the local default.",
     no_args_is_help=True,
 )
 
@@ -27,9 +28,9 @@ def _local_aws() -> LocalAws:
 
 @local_app.command("up")
 def up() -> None:
-    """Start the endpoint in the background (or reuse a running one) and create the resources.
+    """Start the servers in the background (or reuse running ones) and create the resources.
 
-    The endpoint keeps its state in memory: after a restart the stream is created again, empty.
+    The stream keeps its records on disk under the home: after a restart they are still there.
     """
     from streaming.local_aws import LocalAwsError
 
@@ -45,19 +46,21 @@ def up() -> None:
 
 @local_app.command("down")
 def down() -> None:
-    """Stop the endpoint this local home started."""
+    """Stop the servers this local home started (the stream's records stay on disk)."""
     local = _local_aws()
-    if local.down():
-        typer.echo(f"stopped the local AWS endpoint on {local.endpoint}")
-    elif local.is_up():
-        typer.echo(f"{local.endpoint} answers but was not started by this home; left running")
-    else:
-        typer.echo(f"the local AWS endpoint on {local.endpoint} is not running")
+    for server in local.servers:
+        if server.stop():
+            typer.echo(f"stopped the local {server.name} server on {server.endpoint}")
+        elif server.answers():
+            typer.echo(f"{server.endpoint} answers but was not started by this home; left running")
+        else:
+            typer.echo(f"the local {server.name} server on {server.endpoint} is not running")
 
 
 @local_app.command("status")
 def status() -> None:
-    """Whether the endpoint is up, and which resources exist. Exit status 1 when down."""
+    """Whether the servers are up, which resources exist, and how far each reader of the
+    stream is. Exit status 1 when a server is down."""
     local = _local_aws()
     current = local.status()
     typer.echo(_describe(current))
@@ -66,15 +69,18 @@ def status() -> None:
 
 
 def _describe(status: Status) -> str:
-    if not status.answering:
-        return f"local AWS endpoint {status.endpoint}: down"
-    owner = f"pid {status.pid}" if status.managed else "not started by this home"
-    lines = [f"local AWS endpoint {status.endpoint}: up ({owner})"]
+    from streaming.settings import get_settings
+
+    settings = get_settings()
+    lines = []
+    for server in status.servers:
+        if not server.answering:
+            state = "down"
+        else:
+            state = f"up (pid {server.pid})" if server.pid else "up (not started by this home)"
+        lines.append(f"local {server.name} server {server.endpoint}: {state}")
     resources = status.resources
     if resources is not None:
-        from streaming.settings import get_settings
-
-        settings = get_settings()
         stream = (
             f"{resources.stream}, {resources.stream_shards} open shards"
             if resources.stream
@@ -82,4 +88,29 @@ def _describe(status: Status) -> str:
         )
         lines.append(f"  stream {settings.stream_name}: {stream}")
         lines.append(f"  dead-letter queue {settings.dlq_name}: {resources.dlq_url or 'missing'}")
+    lines.extend(_readers(settings))
     return "\n".join(lines)
+
+
+def _readers(settings: Settings) -> list[str]:
+    """How far delivery and the real-time consumer are, from the status their followers write."""
+    from streaming.follower import read_follower_status
+
+    lines = []
+    for reader in ("delivery", "realtime"):
+        status = read_follower_status(settings, reader)
+        if status is None:
+            continue
+        lines.append(
+            f"  {reader} (pid {status['pid']}, {status['state']}, {status['updated_at']}):"
+        )
+        for shard in status["shards"]:
+            behind = shard["millis_behind_latest"]
+            error = f", last error {shard['last_error']}" if shard["last_error"] else ""
+            lines.append(
+                f"    {shard['shard_id']}: {shard['state']}, {shard['records_read']:,} read, "
+                f"{shard['in_flight']:,} not yet checkpointed, "
+                f"{'?' if behind is None else f'{behind:,}'} ms behind the tip, "
+                f"{shard['retries']} retries{error}"
+            )
+    return lines

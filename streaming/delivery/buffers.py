@@ -27,11 +27,10 @@ class ReadMark:
 
 
 class ShardProgress:
-    def __init__(self, shard_id: str, checkpoint: str | None) -> None:
+    def __init__(self, shard_id: str) -> None:
         self.shard_id = shard_id
-        self.checkpoint = checkpoint
-        self.saved = checkpoint
-        self.saved_closed = False
+        self.checkpoint: str | None = None
+        """The last record of the landed prefix of what was read in this run."""
         self.ended = False
         """The reader reached the end of a closed shard."""
         self._unlanded: deque[ReadMark] = deque()
@@ -41,10 +40,13 @@ class ShardProgress:
         self._unlanded.append(mark)
         return mark
 
-    def advance(self) -> None:
-        """Move the checkpoint over every landed record at the head of the read order."""
+    def advance(self) -> str | None:
+        """Move the checkpoint over every landed record at the head of the read order;
+        returns the new checkpoint, or None if it did not move."""
+        moved = None
         while self._unlanded and self._unlanded[0].landed:
-            self.checkpoint = self._unlanded.popleft().sequence_number
+            moved = self.checkpoint = self._unlanded.popleft().sequence_number
+        return moved
 
     @property
     def in_flight(self) -> int:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import re
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 import orjson
+
+from streaming.follower import ShardRecord
 
 BRONZE: Literal["bronze"] = "bronze"
 ERRORS: Literal["errors"] = "errors"
@@ -23,16 +23,6 @@ PARTITIONING_FAILED = "partitioning-failed"
 METADATA_EXTRACTION_FAILED = "DynamicPartitioning.MetadataExtractionFailed"
 PARTITION_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """An ``event_type`` becomes a path segment: it must be a plain, short name."""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
-    shard_id: str
-    sequence_number: str
-    partition_key: str
-    data: bytes
-    arrival: datetime
-    """Kinesis' approximate arrival time (UTC), which Firehose's ``!{timestamp}`` evaluates."""
 
 
 class Partition(NamedTuple):
@@ -48,7 +38,7 @@ class Routed(NamedTuple):
     """Bytes the record adds to its buffer (one NDJSON line)."""
 
 
-def route(record: StreamRecord) -> Routed:
+def route(record: ShardRecord) -> Routed:
     try:
         payload = orjson.loads(record.data)
     except orjson.JSONDecodeError as error:
@@ -63,7 +53,7 @@ def route(record: StreamRecord) -> Routed:
     return Routed(Partition(BRONZE, event_type), payload, len(record.data) + 1)
 
 
-def failed(record: StreamRecord, reason: str) -> Routed:
+def failed(record: ShardRecord, reason: str) -> Routed:
     """A processing-failed document, shaped like the ones Firehose writes to its error prefix."""
     document = {
         "attemptsMade": 1,

@@ -1,20 +1,19 @@
-"""Per-shard checkpoints on disk: the last sequence number whose record has landed.
+"""Per-shard checkpoints on disk: the last sequence number a reader has handled durably.
 
-One small JSON file per shard under ``<checkpoint_dir>/delivery/<stream>/<shard>.json``,
-replaced atomically (write a temp file, fsync, rename) so a crash leaves the old or the new
-checkpoint, never a torn one.
+One small JSON file per shard under ``<checkpoint_dir>/<reader>/<stream>/<shard>.json``,
+replaced atomically (:func:`~streaming.atomic_write.write_atomically`), so a crash leaves the
+old or the new checkpoint, never a torn one.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
+from streaming.atomic_write import write_atomically
 from streaming.settings import Settings
 
 
@@ -22,9 +21,9 @@ from streaming.settings import Settings
 class Checkpoint:
     shard_id: str
     sequence_number: str | None
-    """Every record up to and including this one has landed; None: nothing has yet."""
+    """Every record up to and including this one is handled; None: nothing is yet."""
     closed: bool = False
-    """The shard was closed by resharding and every one of its records has landed."""
+    """The shard was closed by resharding and every one of its records is handled."""
     stream_created: str | None = None
     """Creation time of the stream the sequence number belongs to: a stream deleted and
     created again (or a restarted local endpoint) numbers its records afresh."""
@@ -35,8 +34,9 @@ class CheckpointStore:
         self.directory = directory
 
     @classmethod
-    def for_stream(cls, settings: Settings) -> CheckpointStore:
-        return cls(settings.checkpoint_dir / "delivery" / settings.stream_name)
+    def for_reader(cls, settings: Settings, reader: str) -> CheckpointStore:
+        """The checkpoints of one reader of the stream (``delivery``, ``realtime``)."""
+        return cls(settings.checkpoint_dir / reader / settings.stream_name)
 
     def path(self, shard_id: str) -> Path:
         return self.directory / f"{shard_id}.json"
@@ -65,17 +65,7 @@ class CheckpointStore:
             },
             option=orjson.OPT_INDENT_2,
         )
-        target = self.path(checkpoint.shard_id)
-        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(temp).replace(target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path(checkpoint.shard_id), body)
 
     def all(self) -> dict[str, Checkpoint]:
         if not self.directory.exists():

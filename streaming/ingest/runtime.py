@@ -8,6 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from streaming.aws_clients import client
 from streaming.ingest.core import IngestCore
+from streaming.ingest.health import SinkProbe
 from streaming.ingest.http_contract import IngestService
 from streaming.ingest.quarantine import QuarantineWriter
 from streaming.landing import LandingStore, landing_store
@@ -16,10 +17,8 @@ from streaming.producer.kinesis import KinesisProducer
 from streaming.producer.records import RecordSink
 from streaming.settings import Settings
 
+PROBE_TIMEOUT_S = 1.0
 SENDER_THREADS = 4
-LOCAL_SENDER_THREADS = 1
-"""moto's Kinesis numbers a shard's records without a lock: concurrent PutRecords calls to one
-shard can get the same sequence number and overwrite each other, so locally one call at a time."""
 
 
 @dataclass
@@ -57,7 +56,7 @@ def kinesis_producer(
 ) -> KinesisProducer:
     """A producer on the configured stream; botocore's own retries are off (it retries itself)."""
     if senders is None:
-        senders = LOCAL_SENDER_THREADS if settings.env == "local" else SENDER_THREADS
+        senders = SENDER_THREADS
     kinesis = client(
         settings,
         "kinesis",
@@ -74,10 +73,38 @@ def kinesis_producer(
     )
 
 
+def sink_probe(settings: Settings) -> SinkProbe:
+    """Asks the stream and the dead-letter queue whether they answer, once, within a second."""
+    quick = {
+        "connect_timeout": PROBE_TIMEOUT_S,
+        "read_timeout": PROBE_TIMEOUT_S,
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+    }
+    kinesis = client(settings, "kinesis", **quick)
+    sqs = client(settings, "sqs", **quick)
+    return SinkProbe(
+        lambda: kinesis.describe_stream_summary(StreamName=settings.stream_name),
+        lambda: sqs.get_queue_url(QueueName=settings.dlq_name),
+        settings.ingest.health_cache_s,
+    )
+
+
 def build_runtime(
-    settings: Settings, *, sink: RecordSink | None = None, store: LandingStore | None = None
+    settings: Settings,
+    *,
+    sink: RecordSink | None = None,
+    store: LandingStore | None = None,
+    probe: SinkProbe | None = None,
 ) -> Runtime:
     sink = sink if sink is not None else kinesis_producer(settings)
     quarantine = QuarantineWriter(store if store is not None else landing_store(settings), settings)
     core = IngestCore(settings.ingest, settings.hmac_key)
-    return Runtime(IngestService(settings.ingest, core, sink, quarantine), sink, quarantine)
+    service = IngestService(
+        settings.ingest,
+        core,
+        sink,
+        quarantine,
+        probe=probe if probe is not None else sink_probe(settings),
+        buffer_capacity=settings.producer.buffer_records,
+    )
+    return Runtime(service, sink, quarantine)
