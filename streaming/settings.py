@@ -34,7 +34,38 @@ class IngestSettings(BaseModel):
     allowed_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     api_keys: list[SecretStr] = Field(default_factory=list)
     hmac_secret: SecretStr | None = None
-    trust_forwarded_for: bool = True
+    max_nesting_depth: int = Field(default=64, ge=1)
+    """Arrays and objects nested deeper in one event are rejected before validation."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Networks (CIDR) of the proxies in front of the ingest. A request from one of them is
+    attributed to the right-most ``X-Forwarded-For`` hop outside them; empty: the socket peer."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    """Request line and headers together (Node.js: 16 KiB)."""
+    max_headers: int = Field(default=100, ge=8)
+    """Header fields per request (Apache's LimitRequestFields: 100)."""
+    header_timeout_s: float = Field(default=20.0, gt=0)
+    """From the connection (or the previous answer) to the end of the headers."""
+    body_timeout_s: float = Field(default=20.0, gt=0)
+    """From the end of the headers to the end of the body (Apache's mod_reqtimeout: 20 s)."""
+    keep_alive_timeout_s: int = Field(default=5, ge=1)
+    """An idle kept-alive connection is closed after this long (uvicorn, Node.js, Apache: 5)."""
+    max_connections: int = Field(default=1024, ge=1)
+    """Open connections at once; requests past it are answered 503."""
+    health_cache_s: float = Field(default=2.0, ge=0)
+    """How long /healthz reuses the last check of the stream and the dead-letter queue."""
+
+    @model_validator(mode="after")
+    def _trusted_proxies_are_networks(self) -> IngestSettings:
+        import ipaddress
+
+        try:
+            self.trusted_proxies = [
+                str(ipaddress.ip_network(entry.strip(), strict=False))
+                for entry in self.trusted_proxies
+            ]
+        except ValueError as error:
+            raise ValueError(f"trusted_proxies: {error}") from None
+        return self
 
 
 class ProducerSettings(BaseModel):

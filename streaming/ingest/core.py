@@ -3,20 +3,25 @@
 Shared by the HTTP server and the Lambda handler. For each event, in this order:
 
 1. not a JSON object → rejected (``not_an_object``);
-2. ``user.consent.analytics`` is ``false`` → discarded: stored nowhere, only counted;
-3. larger than ``max_event_bytes`` as compact JSON → rejected (``event_too_large``), whatever
+2. nested deeper than ``max_nesting_depth`` → rejected (``nesting_too_deep``), before anything
+   walks it (the validator, the serializer and the IP scrubber all recurse);
+3. ``user.consent.analytics`` is ``false`` → discarded: stored nowhere, only counted;
+4. larger than ``max_event_bytes`` as compact JSON → rejected (``event_too_large``), whatever
    else is wrong with it;
-4. a ``schema_version`` of an unknown MODEL → rejected (``unsupported_version``);
-5. schema violations → rejected (``schema_violation``) with every violation;
-6. otherwise enriched (:func:`streaming.enrichment.enrich`) into a producer record keyed by
+5. a ``schema_version`` of an unknown MODEL → rejected (``unsupported_version``);
+6. schema violations → rejected (``schema_violation``) with every violation;
+7. otherwise enriched (:func:`streaming.enrichment.enrich`) into a producer record keyed by
    :func:`streaming.enrichment.partition_key`.
 
-Rejected events become quarantine records (reasons and the size-capped payload, IP addresses
-truncated). The core never sees the raw client address: callers pass it already anonymised.
+An unexpected error while processing one event rejects that event (``processing_error``) and
+no other. Rejected events become quarantine records (reasons and the size-capped payload, IP
+addresses truncated). The core never sees the raw client address: callers pass it already
+anonymised.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +42,22 @@ from streaming.settings import IngestSettings
 
 ACCEPTED, REJECTED, DISCARDED = "accepted", "rejected", "discarded"
 NOT_AN_OBJECT = "not_an_object"
+NESTING_TOO_DEEP = "nesting_too_deep"
 EVENT_TOO_LARGE = "event_too_large"
 UNSUPPORTED_VERSION = "unsupported_version"
 SCHEMA_VIOLATION = "schema_violation"
-REJECTION_REASONS = (NOT_AN_OBJECT, EVENT_TOO_LARGE, UNSUPPORTED_VERSION, SCHEMA_VIOLATION)
+PROCESSING_ERROR = "processing_error"
+REJECTION_REASONS = (
+    NOT_AN_OBJECT,
+    NESTING_TOO_DEEP,
+    EVENT_TOO_LARGE,
+    UNSUPPORTED_VERSION,
+    SCHEMA_VIOLATION,
+    PROCESSING_ERROR,
+)
+TRUNCATED_BRANCH = "…"
+"""What stands in a quarantined payload for values nested deeper than the limit."""
+logger = logging.getLogger(__name__)
 _VERSION_CACHE_LIMIT = 64
 CLIENT_ONLY_BYTES = 512
 """More than what a client event holds that its producer record does not (``user.consent``, a
@@ -139,6 +156,18 @@ class IngestCore:
         return processed
 
     def _one(self, index: int, event: Any, request: RequestContext, out: Processed) -> None:
+        sizes = (len(out.records), len(out.results), len(out.quarantined))
+        try:
+            self._process_one(index, event, request, out)
+        except Exception as error:
+            logger.exception("event %d of a request could not be processed", index)
+            del out.records[sizes[0] :], out.results[sizes[1] :], out.quarantined[sizes[2] :]
+            self._reject(out, index, event, self._processing_error(error), request)
+
+    def _process_one(self, index: int, event: Any, request: RequestContext, out: Processed) -> None:
+        if nested_deeper_than(event, self.settings.max_nesting_depth):
+            self._reject(out, index, event, self._too_deep(), request)
+            return
         if isinstance(event, dict) and consent_off(event):
             out.results.append(EventResult(index, DISCARDED))
             out.discarded += 1
@@ -183,6 +212,15 @@ class IngestCore:
             return self._too_large(raw)
         return _Rejection(reason, violations, raw)
 
+    def _too_deep(self) -> _Rejection:
+        limit = self.settings.max_nesting_depth
+        message = f"the event nests arrays and objects more than {limit} levels deep"
+        return _Rejection(NESTING_TOO_DEEP, [Violation("", "maxNestingDepth", message)], b"")
+
+    def _processing_error(self, error: Exception) -> _Rejection:
+        message = f"the event could not be processed ({type(error).__name__})"
+        return _Rejection(PROCESSING_ERROR, [Violation("", "processing", message)], b"")
+
     def _too_large(self, raw: bytes) -> _Rejection:
         limit = self.settings.max_event_bytes
         message = f"the event is {len(raw)} bytes as compact JSON; the limit is {limit}"
@@ -205,10 +243,14 @@ class IngestCore:
         rejection: _Rejection,
         request: RequestContext,
     ) -> None:
-        scrubbed, changed = scrub_ips(event)
+        if rejection.raw:
+            scrubbed, changed = scrub_ips(event)
+            payload = orjson.dumps(scrubbed) if changed else rejection.raw
+        else:
+            payload = quarantine_payload(event, self.settings.max_nesting_depth)
         out.quarantined.append(
             quarantine_record(
-                orjson.dumps(scrubbed) if changed else rejection.raw,
+                payload,
                 [violation.quarantine_reason() for violation in rejection.violations],
                 received_at_ms=request.received_at_ms,
                 source=request.source,
@@ -228,3 +270,32 @@ def consent_off(event: dict[str, Any]) -> bool:
     user = event.get("user")
     consent = user.get("consent") if isinstance(user, dict) else None
     return isinstance(consent, dict) and consent.get("analytics") is False
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (a scalar is level 0); never
+    looks further than ``limit + 1`` levels down."""
+    if not isinstance(value, dict | list):
+        return False
+    if limit <= 0:
+        return True
+    children = value.values() if isinstance(value, dict) else value
+    return any(nested_deeper_than(child, limit - 1) for child in children)
+
+
+def pruned(value: Any, levels: int) -> Any:
+    """A copy of a JSON value keeping ``levels`` levels of nesting, deeper branches replaced."""
+    if not isinstance(value, dict | list):
+        return value
+    if levels <= 0:
+        return TRUNCATED_BRANCH
+    if isinstance(value, dict):
+        return {key: pruned(item, levels - 1) for key, item in value.items()}
+    return [pruned(item, levels - 1) for item in value]
+
+
+def quarantine_payload(event: Any, max_depth: int) -> bytes:
+    """The event as compact JSON for the quarantine, IP addresses truncated, branches past
+    ``max_depth`` replaced so that any event can be kept."""
+    scrubbed, _ = scrub_ips(pruned(event, max_depth))
+    return orjson.dumps(scrubbed)

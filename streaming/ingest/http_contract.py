@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +18,9 @@ from typing import Any
 import orjson
 
 from streaming.enrichment import RequestContext, anonymise_ip
+from streaming.ingest.client_address import TrustedProxies
 from streaming.ingest.core import EVENT_TOO_LARGE, IngestCore, Processed
+from streaming.ingest.health import Reachability, SinkProbe, health_report
 from streaming.ingest.metrics import IngestMetrics
 from streaming.ingest.quarantine import QuarantineWriter
 from streaming.producer.records import Ack, BufferFullError, RecordSink
@@ -27,6 +29,7 @@ from streaming.settings import IngestSettings
 EVENTS_PATH = "/v1/events"
 BATCH_PATH = "/v1/batch"
 HEALTH_PATH = "/healthz"
+LIVE_PATH = "/livez"
 METRICS_PATH = "/metrics"
 INGEST_PATHS = (EVENTS_PATH, BATCH_PATH)
 JSON_TYPES = ("application/json", "text/plain")
@@ -46,6 +49,8 @@ class HttpRequest:
     """Looked up by lowercase name."""
     body: bytes
     peer_ip: str | None
+    forwarded_for: Sequence[str] = ()
+    """Every X-Forwarded-For header, in the order received."""
 
 
 @dataclass
@@ -73,27 +78,32 @@ def decode_body(body: bytes, content_encoding: str | None, limit: int) -> bytes:
         return body
     if encoding != "gzip":
         raise LookupError(f"unsupported Content-Encoding {content_encoding!r}; use gzip")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise ValueError(f"the gzip body is corrupt: {error}") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise BodyTooLargeError(f"the decompressed body is larger than {limit} bytes")
-    if not inflater.eof:
-        raise ValueError("the gzip body is truncated")
-    return data
+    return gunzip(body, limit)
 
 
-def client_ip(
-    headers: Mapping[str, str], peer_ip: str | None, trust_forwarded_for: bool
-) -> str | None:
-    """The sender's address: the first X-Forwarded-For hop behind a trusted proxy, else the peer."""
-    if trust_forwarded_for:
-        forwarded = headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",", 1)[0].strip() or peer_ip
-    return peer_ip
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Every gzip member of ``body``, concatenated (RFC 1952 allows several); ValueError for
+    a corrupt or truncated member or bytes after the last one."""
+    data = bytearray()
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            data += inflater.decompress(rest, limit + 1 - len(data))
+        except zlib.error as error:
+            raise ValueError(f"the gzip body is corrupt: {error}") from None
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise BodyTooLargeError(f"the decompressed body is larger than {limit} bytes")
+        if not inflater.eof:
+            raise ValueError("the gzip body is truncated")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(data)
+        if not rest.startswith(GZIP_MAGIC):
+            raise ValueError(f"{len(rest)} bytes follow the last gzip member")
 
 
 @dataclass
@@ -123,12 +133,18 @@ class IngestService:
         sink: RecordSink,
         quarantine: QuarantineWriter,
         metrics: IngestMetrics | None = None,
+        *,
+        probe: SinkProbe | None = None,
+        buffer_capacity: int = 1,
     ) -> None:
         self.settings = settings
         self.core = core
         self.sink = sink
         self.quarantine = quarantine
         self.metrics = metrics or IngestMetrics()
+        self.probe = probe
+        self.buffer_capacity = buffer_capacity
+        self.proxies = TrustedProxies(settings.trusted_proxies)
         self._api_keys = [key.get_secret_value().encode() for key in settings.api_keys]
         self._origins = frozenset(settings.allowed_origins)
 
@@ -142,18 +158,28 @@ class IngestService:
 
     def _start(self, request: HttpRequest) -> HttpResponse | InFlight:
         path = request.path.rstrip("/") or "/"
-        if path == HEALTH_PATH and request.method in ("GET", "HEAD"):
-            return HttpResponse(200, b'{"status":"ok"}', dict(JSON_CONTENT))
-        if path == METRICS_PATH and request.method == "GET":
+        if path in (HEALTH_PATH, LIVE_PATH, METRICS_PATH):
+            if request.method not in ("GET", "HEAD"):
+                return error_response(405, "method_not_allowed", "use GET", allow="GET, HEAD")
+            if path == LIVE_PATH:
+                return HttpResponse(200, b'{"status":"alive"}', dict(JSON_CONTENT))
+            if path == HEALTH_PATH:
+                return self.health()
             text = self.metrics.exposition(self.sink.counters(), self.sink.depth)
             return HttpResponse(200, text.encode(), dict(PROMETHEUS_CONTENT))
         if path not in INGEST_PATHS:
-            return error_response(404, "not_found", f"no such endpoint: {request.path}")
+            return error_response(404, "not_found", f"no such endpoint: {request.path[:200]}")
         if request.method == "OPTIONS":
             return self._preflight(request)
         if request.method != "POST":
             return error_response(405, "method_not_allowed", "use POST", allow="POST, OPTIONS")
         return self._ingest(path, request)
+
+    def health(self) -> HttpResponse:
+        """Readiness; may ask the stream and the dead-letter queue (blocking, cached)."""
+        reachability = self.probe.reachability() if self.probe else Reachability(True, True)
+        status, report = health_report(reachability, self.sink.depth, self.buffer_capacity)
+        return HttpResponse(status, orjson.dumps(report), dict(JSON_CONTENT))
 
     # --- CORS and authentication -----------------------------------------------------------
 
@@ -228,7 +254,7 @@ class IngestService:
             if isinstance(events_or_error, HttpResponse):
                 return events_or_error
             events = events_or_error
-        raw_ip = client_ip(request.headers, request.peer_ip, self.settings.trust_forwarded_for)
+        raw_ip = self.proxies.client(request.peer_ip, request.forwarded_for)
         context = RequestContext(
             received_at_ms=time.time_ns() // 1_000_000,
             client_ip=anonymise_ip(raw_ip),
@@ -239,12 +265,20 @@ class IngestService:
         processed = self.core.process(events, context)
         try:
             delivery = self.sink.submit(processed.records)
+            quarantine = self.quarantine.write(processed.quarantined)
         except BufferFullError as error:
             self.metrics.count_overloaded()
             return error_response(
                 503, "overloaded", str(error), **cors, **{"retry-after": str(error.retry_after_s)}
             )
-        quarantine = self.quarantine.write(processed.quarantined)
+        except RuntimeError:  # closed: the server is shutting down
+            return error_response(
+                503,
+                "shutting_down",
+                "the ingest is stopping; send the request again",
+                **cors,
+                **{"retry-after": RETRY_AFTER_S},
+            )
         self.metrics.count_events(processed)
         return InFlight(self, path, processed, cors, delivery, quarantine)
 

@@ -3,6 +3,11 @@
 Handler path: ``streaming.ingest.lambda_handler.handler``. The same service as the ASGI server;
 each invocation flushes the producer and waits for every record's acknowledgement (Kinesis or
 the dead-letter queue) and for the quarantine write before it answers.
+
+The client address starts from API Gateway's ``requestContext.http.sourceIp`` (the connection
+API Gateway received); behind CloudFront that is an edge server, so the deployment lists
+CloudFront's networks in ``CLICKSTREAM_INGEST__TRUSTED_PROXIES`` and the address is the
+right-most ``X-Forwarded-For`` hop outside them (see ``docs/event-contract.md``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ def request_from_event(event: dict[str, Any]) -> HttpRequest:
         headers=headers,
         body=body,
         peer_ip=http.get("sourceIp"),
+        forwarded_for=[headers["x-forwarded-for"]] if "x-forwarded-for" in headers else [],
     )
 
 
