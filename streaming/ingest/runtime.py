@@ -19,9 +19,6 @@ from streaming.settings import Settings
 
 PROBE_TIMEOUT_S = 1.0
 SENDER_THREADS = 4
-LOCAL_SENDER_THREADS = 1
-"""moto's Kinesis numbers a shard's records without a lock: concurrent PutRecords calls to one
-shard can get the same sequence number and overwrite each other, so locally one call at a time."""
 
 
 @dataclass
@@ -59,7 +56,7 @@ def kinesis_producer(
 ) -> KinesisProducer:
     """A producer on the configured stream; botocore's own retries are off (it retries itself)."""
     if senders is None:
-        senders = LOCAL_SENDER_THREADS if settings.env == "local" else SENDER_THREADS
+        senders = SENDER_THREADS
     kinesis = client(
         settings,
         "kinesis",
