@@ -27,12 +27,15 @@ from streaming.enrichment import rekey_user_id_hash
 from streaming.ingest.core import REJECTION_REASONS, UNSUPPORTED_VERSION
 from streaming.ingest.server import create_app
 from streaming.schema_registry import PRODUCER_EVENT, default_registry
-from streaming.settings import Settings
+from streaming.settings import LocalAwsSettings, Settings
 
 ORIGIN = "http://localhost:3000"
 RAW_IPV4 = "198.51.100.77"
 RAW_IPV6 = "2001:db8:1234:5678:9abc:def0:1234:5678"
 JSON = {"content-type": "application/json"}
+PROXY_NETWORK = "10.0.0.0/8"
+PROXY = ("10.0.0.2", 50000)
+"""The CDN in front: the module's client connects from a trusted proxy network."""
 DOC = Path(__file__).resolve().parent.parent / "docs" / "event-contract.md"
 
 
@@ -42,13 +45,15 @@ def doc_examples() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory, moto_port: int) -> Settings:
-    return aws_settings_at(tmp_path_factory.mktemp("home"), moto_port)
+def settings(tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAwsSettings) -> Settings:
+    return aws_settings_at(
+        tmp_path_factory.mktemp("home"), local_aws, trusted_proxies=[PROXY_NETWORK]
+    )
 
 
 @pytest.fixture(scope="module")
 def http(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), client=PROXY) as test_client:
         yield test_client
 
 
@@ -276,10 +281,10 @@ def test_no_raw_client_ip_is_persisted(http: TestClient, settings: Settings) -> 
     assert orjson.loads(scrubbed["payload"])["ip"] == "198.51.100.0"
 
 
-def test_socket_peer_is_used_when_forwarded_for_is_not_trusted(
-    tmp_path: Path, moto_port: int
+def test_socket_peer_is_used_when_no_proxy_is_trusted(
+    tmp_path: Path, local_aws: LocalAwsSettings
 ) -> None:
-    settings = aws_settings_at(tmp_path, moto_port, trust_forwarded_for=False)
+    settings = aws_settings_at(tmp_path, local_aws)
     with TestClient(create_app(settings), client=("192.0.2.55", 50000)) as client:
         response = post_event(client, MINIMAL_EVENT, **{"x-forwarded-for": RAW_IPV4})
         assert response.status_code == 200
@@ -372,7 +377,12 @@ def test_send_beacon_text_plain_is_accepted(http: TestClient) -> None:
 
 
 def test_health_and_metrics(http: TestClient) -> None:
-    assert http.get("/healthz").json() == {"status": "ok"}
+    health = http.get("/healthz").json()
+    assert (health["status"], health["stream"], health["dead_letter_queue"]) == (
+        "ok",
+        "reachable",
+        "reachable",
+    )
     metrics = http.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = metrics.text
@@ -420,8 +430,8 @@ def test_preflight_and_post_from_a_refused_origin(http: TestClient) -> None:
 
 
 @pytest.fixture
-def keyed(tmp_path: Path, moto_port: int) -> Iterator[tuple[TestClient, Settings]]:
-    settings = aws_settings_at(tmp_path, moto_port, api_keys=["k-server-1", "k-server-2"])
+def keyed(tmp_path: Path, local_aws: LocalAwsSettings) -> Iterator[tuple[TestClient, Settings]]:
+    settings = aws_settings_at(tmp_path, local_aws, api_keys=["k-server-1", "k-server-2"])
     with TestClient(create_app(settings)) as client:
         yield client, settings
 
