@@ -4,7 +4,8 @@
 * ``python -m bench --full`` (``make bench-full``): the scaling runs too (1 M / 10 M / 30 M
   events, hourly increments with 1, 7 and 30 days of history), written to ``full.*`` with the
   plot ``scaling.png``;
-* ``python -m bench delivery`` runs only the named benchmarks (results in ``latest-delivery.*``).
+* ``python -m bench delivery`` runs only the named benchmarks (results in ``latest-delivery.*``);
+  ``python -m bench ingest-slowloris`` measures slow clients against the ingest.
 
 The peers (PySpark, pandas) run in ``bench/.venv-peers``, which ``make bench`` installs.
 """
@@ -26,6 +27,7 @@ from bench import (
     latency_bench,
     peer_bench,
     realtime_bench,
+    slowloris_bench,
 )
 from bench.report import Report
 
@@ -50,6 +52,7 @@ BENCHMARKS: dict[str, Callable[[Report], None]] = {
     "lake": lake_bench.run,
     "scaling": _scaling,
     "increments": lake_bench.run_increments,
+    "ingest-slowloris": slowloris_bench.run,
 }
 QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime")
 FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime")

@@ -160,7 +160,7 @@ def ingest_server(
     process = subprocess.Popen(command, env=environment)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(url + "/healthz")
+        wait_for(url + "/livez")
         yield Server(url, process.pid)
     finally:
         process.terminate()

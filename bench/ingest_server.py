@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from starlette.applications import Starlette
 
 from streaming.ingest.runtime import Runtime, build_runtime
-from streaming.ingest.server import create_app, uvicorn_config
+from streaming.ingest.server import IngestApp, create_app, uvicorn_config
 from streaming.producer.records import NullSink
 from streaming.settings import Settings, get_settings
 
@@ -21,11 +20,11 @@ def _null_runtime(settings: Settings) -> Runtime:
     return build_runtime(settings, sink=NullSink())
 
 
-def null_sink_app() -> Starlette:
+def null_sink_app() -> IngestApp:
     return create_app(get_settings(), _null_runtime)
 
 
-def kinesis_app() -> Starlette:
+def kinesis_app() -> IngestApp:
     return create_app(get_settings())
 
 
@@ -36,7 +35,7 @@ def main() -> None:
     parser.add_argument("--sink", choices=("null", "kinesis"), default="null")
     args = parser.parse_args()
     target = f"bench.ingest_server:{'null_sink_app' if args.sink == 'null' else 'kinesis_app'}"
-    config = uvicorn_config(target, "127.0.0.1", args.port)
+    config = uvicorn_config(target, "127.0.0.1", args.port, get_settings().ingest)
     uvicorn.run(**config, factory=True, workers=args.workers)  # type: ignore[arg-type]
 
 

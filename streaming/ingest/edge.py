@@ -11,8 +11,10 @@
 
 Every such answer is JSON with the contract's error shape, counted in ``/metrics``, and ends
 the connection the way nginx does: the answer, a FIN, then whatever the client still sends is
-read and dropped for a moment, so the client reads the answer instead of a reset. The body
-read timeout and the keep-alive timeout are enforced by the application and uvicorn.
+read and dropped for a moment, so the client reads the answer instead of a reset. The same
+lingering close ends a connection the application closes while the body is still arriving
+(its ``408`` for a body past the timeout). The body read timeout and the keep-alive timeout
+are enforced by the application and uvicorn.
 
 The limits and the metrics come from the application's lifespan state (:data:`EDGE_STATE`).
 """
@@ -124,6 +126,8 @@ class EdgeProtocol(HttpToolsProtocol):
         self._reading_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _LingeringClose(self.transport, self)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -163,6 +167,21 @@ class EdgeProtocol(HttpToolsProtocol):
         else:  # idle, or still sending the body of a request already answered
             self.transport.close()
 
+    def close_after_request(self) -> None:
+        """Close now, or linger if the client may still be sending this request's body."""
+        if self._reading_head or self.transport.is_closing():
+            self.transport.close()
+        else:
+            self._linger()
+
+    def _linger(self) -> None:
+        self._refused = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_S, self.transport.close)
+        else:
+            self.transport.close()
+
     def _refuse(self, refusal: _RefusedError) -> None:
         """Answer, stop reading requests, and close once the client stopped sending."""
         self._refused = True
@@ -179,8 +198,18 @@ class EdgeProtocol(HttpToolsProtocol):
         head += [f"{name}: {value}" for name, value in answer.headers.items()]
         head += [f"content-length: {len(answer.body)}", "connection: close", "", ""]
         self.transport.write("\r\n".join(head).encode() + answer.body)
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-            self.loop.call_later(LINGER_S, self.transport.close)
-        else:
-            self.transport.close()
+        self._linger()
+
+
+class _LingeringClose:
+    """The connection as a request cycle sees it: closing it may linger (see the module)."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: EdgeProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        self._protocol.close_after_request()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
