@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from conftest import aws_settings_at
 from stream_support import quarantine_records, stream_payloads
 
 from streaming.ingest import lambda_handler
 from streaming.ingest.runtime import build_runtime
-from streaming.settings import Settings
+from streaming.settings import LocalAwsSettings, Settings
 
 EVENT = {
     "event_type": "page_view",
@@ -103,3 +105,37 @@ def test_single_event_errors_and_health(runtime: Settings) -> None:
     health = lambda_handler.handler(http_api_event("/healthz", b"", method="GET"), None)
     assert health["statusCode"] == 200
     assert stream_payloads(runtime) == []
+
+
+def test_the_source_ip_of_the_request_context_is_the_client(runtime: Settings) -> None:
+    spoofed = http_api_event("/v1/events", orjson.dumps(EVENT), **{"x-forwarded-for": "6.6.6.6"})
+    assert lambda_handler.handler(spoofed, None)["statusCode"] == 200
+    (record,) = stream_payloads(runtime)
+    assert record["privacy"]["source_ip_anonymized"] == "203.0.113.0"
+
+
+def test_behind_cloudfront_the_right_most_untrusted_hop_is_the_client(
+    tmp_path: Path, local_aws: LocalAwsSettings
+) -> None:
+    settings = aws_settings_at(tmp_path, local_aws, trusted_proxies=["203.0.113.0/24"])
+    instance = build_runtime(settings)
+    lambda_handler.use_runtime(instance)
+    try:
+        forwarded = {"x-forwarded-for": "6.6.6.6, 198.51.100.7, 203.0.113.9"}
+        event = http_api_event("/v1/events", orjson.dumps(EVENT), **forwarded)
+        assert lambda_handler.handler(event, None)["statusCode"] == 200
+    finally:
+        lambda_handler.use_runtime(None)
+        instance.close()
+    (record,) = stream_payloads(settings)
+    assert record["privacy"]["source_ip_anonymized"] == "198.51.100.0"
+
+
+def test_unknown_routes_and_deep_events_answer_json(runtime: Settings) -> None:
+    missing = lambda_handler.handler(http_api_event("/v1/nope", b"{}"), None)
+    assert missing["statusCode"] == 404
+    assert orjson.loads(missing["body"])["error"]["code"] == "not_found"
+    deep = orjson.dumps(EVENT)[:-1] + b',"x":' + b"[" * 300 + b"]" * 300 + b"}"
+    answer = lambda_handler.handler(http_api_event("/v1/events", deep), None)
+    assert answer["statusCode"] == 422
+    assert orjson.loads(answer["body"])["results"][0]["reason"] == "nesting_too_deep"
