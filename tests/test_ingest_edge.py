@@ -580,3 +580,10 @@ def test_healthz_is_503_while_the_stream_is_unreachable_and_livez_stays_200(
     assert health.json()["status"] == "unavailable"
     assert health.json()["stream"] == "unreachable"
     assert live.status == 200
+
+
+def test_an_idle_kept_alive_connection_is_closed_without_an_answer(impatient: int) -> None:
+    with connect(impatient) as sock:
+        sock.sendall(http_request("GET", "/livez"))
+        assert read_answer(sock, "GET").status == 200
+        assert read_answer(sock, "GET") == Answer(closed=True)

@@ -2,9 +2,9 @@
 
 Shared by the HTTP server and the Lambda handler. For each event, in this order:
 
-1. not a JSON object → rejected (``not_an_object``);
-2. nested deeper than ``max_nesting_depth`` → rejected (``nesting_too_deep``), before anything
+1. nested deeper than ``max_nesting_depth`` → rejected (``nesting_too_deep``), before anything
    walks it (the validator, the serializer and the IP scrubber all recurse);
+2. not a JSON object → rejected (``not_an_object``);
 3. ``user.consent.analytics`` is ``false`` → discarded: stored nowhere, only counted;
 4. larger than ``max_event_bytes`` as compact JSON → rejected (``event_too_large``), whatever
    else is wrong with it;

@@ -62,7 +62,8 @@ def function_environment(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_AWS_REGION": settings.region,
         "CLICKSTREAM_HOME": "/tmp/clickstream",  # Lambda's only writable path
         "CLICKSTREAM_INGEST__ALLOWED_ORIGINS": json.dumps(settings.ingest.allowed_origins),
-        "CLICKSTREAM_INGEST__TRUST_FORWARDED_FOR": "true",
+        # API Gateway sees CloudFront's edge servers: their networks make X-Forwarded-For count.
+        "CLICKSTREAM_INGEST__TRUSTED_PROXIES": json.dumps(settings.ingest.trusted_proxies),
     }
 
 
