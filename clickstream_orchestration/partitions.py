@@ -20,6 +20,10 @@ EVENT_DAYS = dg.DailyPartitionsDefinition(
     start_date=_START.strftime("%Y-%m-%d"), timezone="UTC", end_offset=1
 )
 
+ARRIVAL_PLAN = "clickstream/arrival_plan"
+"""Run tag of an arrival-driven run: the plan (``ArrivalPlan.encode``) its dbt steps rebuild;
+without it a run rebuilds its partition range."""
+
 
 def hour_key(hour: datetime) -> str:
     return hour.strftime("%Y-%m-%d-%H:%M")

@@ -17,6 +17,8 @@ from moto.server import ThreadedMotoServer
 
 from clickstream_orchestration.lakehouse.dbt_project import (
     DBT_PROJECT_DIR,
+    EventDays,
+    Rebuild,
     Window,
     dbt_command,
     dbt_environment,
@@ -49,9 +51,7 @@ def aws_endpoint() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def compiled(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("athena-home")
+def _compile(aws_endpoint: str, home: Path, rebuild: Rebuild) -> Path:
     settings = Settings(home=home, env="aws", aws_account_id="123456789012")
     target = home / "target"
     environment = os.environ | dbt_environment(settings)
@@ -62,9 +62,8 @@ def compiled(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(home / "logs"),
     }
-    window = Window(date(2026, 11, 2), date(2026, 11, 3))
     result = subprocess.run(
-        dbt_command(["compile", "--target", "athena"], window=window),
+        dbt_command(["compile", "--target", "athena"], window=rebuild),
         cwd=DBT_PROJECT_DIR,
         env=environment,
         text=True,
@@ -73,6 +72,12 @@ def compiled(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return target / "compiled" / "clickstream"
+
+
+@pytest.fixture(scope="module")
+def compiled(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    window = Window(date(2026, 11, 2), date(2026, 11, 3))
+    return _compile(aws_endpoint, tmp_path_factory.mktemp("athena-home"), window)
 
 
 def test_every_model_compiles_for_athena(compiled: Path) -> None:
@@ -105,10 +110,32 @@ def test_no_duckdb_dialect_leaks_into_athena_sql(compiled: Path) -> None:
 
 def test_window_reaches_the_athena_sql(compiled: Path) -> None:
     silver_events = next((compiled / "models").rglob("silver_events.sql")).read_text()
-    # window 2026-11-02..03 widened by lookback_days=1, bronze pruned by max_lateness_days=2 more
-    assert "between date '2026-11-01' and date '2026-11-04'" in silver_events
-    assert "between date '2026-10-30' and date '2026-11-06'" in silver_events
+    # the window's event days, from every ingest day that can hold them (no lateness limit)
+    assert "cast(ts as date) between date '2026-11-02' and date '2026-11-03'" in silver_events
+    assert "ingest_dt >= date '2026-10-31'" in silver_events
     assert "timestamp(6)" in silver_events
+
+
+def test_arrival_days_reach_the_athena_sql(
+    aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    days = EventDays(
+        event_days=(date(2026, 10, 11), date(2026, 11, 19), date(2026, 11, 20)),
+        ingest_days=(date(2026, 10, 11), date(2026, 10, 12), date(2026, 11, 20)),
+    )
+    compiled = _compile(aws_endpoint, tmp_path_factory.mktemp("athena-arrivals"), days)
+    silver_events = next((compiled / "models").rglob("silver_events.sql")).read_text()
+    assert (
+        "(cast(ts as date) = date '2026-10-11' or "
+        "cast(ts as date) between date '2026-11-19' and date '2026-11-20')"
+    ) in silver_events
+    assert "ingest_dt between date '2026-10-11' and date '2026-10-12'" in silver_events
+    sessions = next((compiled / "models").rglob("silver_sessions.sql")).read_text()
+    # sessions one day either side of the event days, their events one day beyond that
+    assert "event_dt between date '2026-10-09' and date '2026-10-13'" in sessions
+    assert "between date '2026-10-10' and date '2026-10-12'" in sessions
+    for path in (compiled / "models").rglob("*.sql"):
+        sqlglot.parse(path.read_text(), read="athena", error_level=sqlglot.ErrorLevel.RAISE)
 
 
 def test_athena_model_configs_are_iceberg_merges() -> None:

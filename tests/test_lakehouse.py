@@ -1,8 +1,9 @@
 """Bronze → silver → gold on the local target, from generated landing objects (dirty reality on).
 
 Two days of traffic are loaded hour by hour. A full build must pass every dbt test and produce
-every table in the catalog; the same two days as 48 hourly increments (bronze hour, then a dbt run
-for that day's window) must give exactly the tables of a full build.
+every table in the catalog; the same two days as 48 hourly increments (bronze hour, then the
+arrival-driven run that rebuilds what the hour brought) must give exactly the tables of a full
+build.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from clickstream_orchestration.lakehouse.arrivals import plan_arrivals
 from clickstream_orchestration.lakehouse.bronze_load import load_hour
-from clickstream_orchestration.lakehouse.build import build_lake
+from clickstream_orchestration.lakehouse.build import build_arrivals, build_lake
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.lakehouse.dbt_project import Window
 from clickstream_orchestration.lakehouse.query import query
@@ -139,10 +141,15 @@ def test_hourly_increments_equal_a_full_build(
 ) -> None:
     settings = _home_from(landed, tmp_path / "incremental")
     catalog = open_catalog(settings)
+    rebuilt_days = []
     for hour in _landed_hours(settings):
         load_hour(settings, hour, catalog=catalog)
-        day = hour.date()
-        build_lake(settings, window=Window(day, day), run_tests=False, in_process=True)
+        run = build_arrivals(settings, run_tests=False, in_process=True)
+        assert list(run.plan.loads) == [(hour.date(), f"{hour:%H}")]
+        rebuilt_days.append(run.plan.event_days)
+    assert plan_arrivals(settings).empty, "every load consumed"
+    # an hour rebuilds the days its events fall on (the late ones too), never the history
+    assert max(len(days) for days in rebuilt_days) <= 3
     for identifier in KEYS:
         incremental = _sorted_table(settings, identifier)
         full = _sorted_table(full_build, identifier)
@@ -156,11 +163,9 @@ def test_a_windowed_run_rewrites_only_its_partitions(full_build: Settings) -> No
     build_lake(full_build, window=Window(date(2026, 11, 2), date(2026, 11, 2)), run_tests=False)
     after = _files_by_partition(open_catalog(full_build).load_table("lake.silver_events"))
     rewritten = {day for day in before if before[day] != after.get(day)}
-    # the window's day widened by the one-day lookback
-    assert rewritten <= {date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)}
-    assert date(2026, 11, 2) in rewritten
-    untouched = set(before) - {date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)}
-    assert all(before[day] == after[day] for day in untouched)
+    # exactly the window's day: its events are read from every later ingest day
+    assert rewritten == {date(2026, 11, 2)}
+    assert all(before[day] == after[day] for day in set(before) - rewritten)
 
 
 def _files_by_partition(table) -> dict[date, list[str]]:

@@ -2,9 +2,11 @@
 
 The dbt sources are the bronze assets. Models partitioned by event date run per daily
 partition, the window passed to dbt as ``min_date``/``max_date`` (a backfill of many days is
-one dbt run over the whole range); silver and gold run as separate steps, so the blocking checks
-on silver gate gold. The SCD2 segments model is rebuilt whole, unpartitioned. Every dbt test is
-an asset check; error severity blocks downstream.
+one dbt run over the whole range). A run tagged with an arrival plan (the hourly schedule's)
+rebuilds the plan's event days instead, and its last step records the arrivals as consumed.
+Silver and gold run as separate steps, so the blocking checks on silver gate gold. The SCD2
+segments model is rebuilt whole, unpartitioned. Every dbt test is an asset check; error
+severity blocks downstream.
 """
 
 import json
@@ -23,9 +25,10 @@ from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
 from clickstream_orchestration.dbt_manifest import dbt_project, ensure_manifest, max_lateness_days
+from clickstream_orchestration.lakehouse.arrivals import ArrivalPlan, plan_arrivals, record_consumed
 from clickstream_orchestration.lakehouse.dbt_project import Window
 from clickstream_orchestration.metadata import table_metadata
-from clickstream_orchestration.partitions import EVENT_DAYS, days_of
+from clickstream_orchestration.partitions import ARRIVAL_PLAN, EVENT_DAYS, days_of
 from clickstream_orchestration.resources import LakehouseResource
 from streaming.settings import Settings, get_settings
 
@@ -70,8 +73,9 @@ class LakeDbtTranslator(DagsterDbtTranslator):
         dbt_resource_props: Mapping[str, Any],
         dbt_parent_resource_props: Mapping[str, Any],
     ) -> dg.PartitionMapping | None:
-        # Bronze is partitioned by ingest hour and events arrive up to `max_lateness_days`
-        # after their event date, so an event day reads the ingest hours of that day and after.
+        # Bronze is partitioned by ingest hour; most events arrive within `max_lateness_days`
+        # of their event date, so an event day maps to the ingest hours of that day and after.
+        # Later events reach their day through the arrival-driven run (schedules.py).
         if dbt_parent_resource_props["resource_type"] == "source":
             return dg.TimeWindowPartitionMapping(start_offset=0, end_offset=max_lateness_days())
         return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
@@ -91,9 +95,30 @@ TRANSLATOR = LakeDbtTranslator(
 )
 
 
+def _arrival_plan(context: dg.AssetExecutionContext) -> ArrivalPlan | None:
+    text = context.run.tags.get(ARRIVAL_PLAN)
+    return ArrivalPlan.decode(text) if text else None
+
+
 def _window_vars(context: dg.AssetExecutionContext) -> list[str]:
+    """The arrival plan's event days when the run carries one, else the partition window."""
+    plan = _arrival_plan(context)
+    if plan is not None:
+        return ["--vars", json.dumps(plan.rebuild().as_vars())]
     first, last = days_of(context.partition_time_window)
     return ["--vars", json.dumps(Window(first, last).as_vars())]
+
+
+def _record_arrivals(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:
+    """After the run's last dbt step: the loads its plan consumed (planned again from the
+    plan's ledger snapshot) go into the manifest."""
+    plan = _arrival_plan(context)
+    if plan is None:
+        return
+    settings, catalog = lakehouse.settings(), lakehouse.catalog()
+    consumed = plan_arrivals(settings, catalog, ledger_snapshot=plan.ledger_snapshot).loads
+    record_consumed(settings, consumed, catalog=catalog, run_id=context.run_id)
+    context.log.info(f"arrival manifest: {len(consumed)} ingest hour load(s) consumed")
 
 
 def _partition_filter(context: dg.AssetExecutionContext) -> Any:
@@ -132,8 +157,11 @@ def _build(
                 yield event
 
 
-def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
-    """One layer's event-day models: a partition range is one ``dbt build`` over its window."""
+def _daily_dbt_assets(
+    name: str, select: str, exclude: str | None = None, *, last_step: bool = False
+) -> dg.AssetsDefinition:
+    """One layer's event-day models: a partition range (or an arrival plan) is one
+    ``dbt build``; the ``last_step`` of an arrival-driven run records the manifest."""
 
     @dbt_assets(
         manifest=_MANIFEST,
@@ -151,6 +179,8 @@ def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.
         yield from _build(
             context, dbt, lakehouse, _window_vars(context), _partition_filter(context)
         )
+        if last_step:
+            _record_arrivals(context, lakehouse)
 
     return daily
 
@@ -158,7 +188,7 @@ def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.
 silver_daily = _daily_dbt_assets(
     "silver_daily", "path:models/silver", exclude=f"tag:{UNPARTITIONED_TAG}"
 )
-gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold")
+gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold", last_step=True)
 
 
 @dbt_assets(

@@ -8,9 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from clickstream_orchestration.lakehouse.arrivals import (
+    ArrivalPlan,
+    current_loads,
+    plan_arrivals,
+    record_consumed,
+)
 from clickstream_orchestration.lakehouse.bronze_load import BronzeLoadResult, load_hour
 from clickstream_orchestration.lakehouse.catalog import open_catalog
-from clickstream_orchestration.lakehouse.dbt_project import Window, run_dbt
+from clickstream_orchestration.lakehouse.dbt_project import Rebuild, run_dbt
 from clickstream_orchestration.lakehouse.reference_load import load_segment_changes
 from streaming.landing import LandingStore, landing_store
 from streaming.settings import Settings
@@ -62,7 +68,7 @@ class BuildResult:
 def build_lake(
     settings: Settings,
     *,
-    window: Window | None = None,
+    window: Rebuild | None = None,
     full_refresh: bool = False,
     select: str | None = None,
     run_tests: bool = True,
@@ -71,11 +77,13 @@ def build_lake(
 ) -> BuildResult:
     """Load the segment change log, then ``dbt build`` (or ``dbt run``) the models.
 
-    ``window`` limits the rebuild to those event dates (plus the lookback); without it every
-    partition is rebuilt.
+    ``window`` limits the rebuild to those event dates (see ``macros/window.sql``); without it
+    every partition is rebuilt, and every load in bronze counts as consumed by the manifest.
     """
     started = time.perf_counter()
-    changes = load_segment_changes(settings, catalog=open_catalog(settings))
+    catalog = open_catalog(settings)
+    changes = load_segment_changes(settings, catalog=catalog)
+    loads = current_loads(settings, catalog) if window is None and select is None else {}
     args = ["build" if run_tests else "run"]
     if select:
         args += ["--select", select]
@@ -87,4 +95,38 @@ def build_lake(
         capture=capture,
         in_process=in_process,
     )
+    record_consumed(settings, loads, catalog=catalog)
     return BuildResult(segment_changes=changes, seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class ArrivalBuild:
+    plan: ArrivalPlan
+    build: BuildResult | None
+    """None when nothing arrived, or the arrivals hold no event (nothing to rebuild)."""
+
+
+def build_arrivals(
+    settings: Settings,
+    *,
+    plan: ArrivalPlan | None = None,
+    run_tests: bool = True,
+    capture: bool = False,
+    in_process: bool = False,
+    run_id: str | None = None,
+) -> ArrivalBuild:
+    """The incremental run: rebuild what arrived in bronze since the last successful run
+    (``plan``, default planned now), then record those loads as consumed."""
+    catalog = open_catalog(settings)
+    plan = plan or plan_arrivals(settings, catalog)
+    result = None
+    if plan.event_days:
+        result = build_lake(
+            settings,
+            window=plan.rebuild(),
+            run_tests=run_tests,
+            capture=capture,
+            in_process=in_process,
+        )
+    record_consumed(settings, plan.loads, catalog=catalog, run_id=run_id)
+    return ArrivalBuild(plan, result)

@@ -52,9 +52,7 @@ class Plugin(BasePlugin):
             files_dir,
             partition_by=options.get("partitioned_by") or [],
             rewrite=Rewrite(
-                rewrite["column"],
-                date.fromisoformat(rewrite["start"]),
-                date.fromisoformat(rewrite["end"]),
+                rewrite["column"], tuple(date.fromisoformat(day) for day in rewrite["days"])
             )
             if rewrite
             else None,

@@ -36,6 +36,25 @@ class Window:
         return {"min_date": self.min_date.isoformat(), "max_date": self.max_date.isoformat()}
 
 
+@dataclass(frozen=True)
+class EventDays:
+    """What an arrival-driven run rebuilds: these event dates, read from the bronze rows of
+    these ingest dates (see ``lakehouse/arrivals.py``)."""
+
+    event_days: tuple[date, ...]
+    ingest_days: tuple[date, ...]
+
+    def as_vars(self) -> dict[str, list[str]]:
+        return {
+            "event_days": [day.isoformat() for day in sorted(self.event_days)],
+            "ingest_days": [day.isoformat() for day in sorted(self.ingest_days)],
+        }
+
+
+Rebuild = Window | EventDays
+"""The event days a run rebuilds; None (where accepted) means a full build."""
+
+
 def dbt_target(settings: Settings) -> str:
     return "local" if settings.env == "local" else "athena"
 
@@ -58,7 +77,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 
 def dbt_command(
-    args: Sequence[str], *, window: Window | None = None, full_refresh: bool = False
+    args: Sequence[str], *, window: Rebuild | None = None, full_refresh: bool = False
 ) -> list[str]:
     command = [str(Path(sys.executable).with_name("dbt")), *args]
     if window is not None:
@@ -72,7 +91,7 @@ def run_dbt(
     settings: Settings,
     args: Sequence[str],
     *,
-    window: Window | None = None,
+    window: Rebuild | None = None,
     full_refresh: bool = False,
     capture: bool = False,
     in_process: bool = False,
@@ -114,7 +133,7 @@ def process_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def _run_in_process(
-    settings: Settings, args: Sequence[str], *, window: Window | None, full_refresh: bool
+    settings: Settings, args: Sequence[str], *, window: Rebuild | None, full_refresh: bool
 ) -> None:
     from dbt.cli.main import dbtRunner
 

@@ -16,13 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import (
-    AlwaysTrue,
-    And,
-    BooleanExpression,
-    GreaterThanOrEqual,
-    LessThanOrEqual,
-)
+from pyiceberg.expressions import AlwaysFalse, AlwaysTrue, BooleanExpression, In
 from pyiceberg.table import Table
 
 from clickstream_orchestration.lakehouse.catalog import table_location
@@ -34,17 +28,15 @@ SCHEMA_FILE = "_schema.parquet"
 
 @dataclass(frozen=True)
 class Rewrite:
-    """The partitions a run replaces: ``column`` between ``start`` and ``end`` (inclusive)."""
+    """The partitions a run replaces: the ``days`` of the date ``column``."""
 
     column: str
-    start: date
-    end: date
+    days: tuple[date, ...]
 
     def expression(self) -> BooleanExpression:
-        return And(
-            GreaterThanOrEqual(self.column, self.start.isoformat()),
-            LessThanOrEqual(self.column, self.end.isoformat()),
-        )
+        if not self.days:
+            return AlwaysFalse()
+        return In(self.column, {day.isoformat() for day in self.days})
 
 
 def _nullable(schema: pa.Schema) -> pa.Schema:

@@ -1,4 +1,5 @@
-"""Schemas and partitioning of the tables the Python loaders own (bronze, quarantine, ledger).
+"""Schemas and partitioning of the tables the Python loaders own (bronze, quarantine, ledger,
+the arrival index and the incremental manifest).
 
 Silver and gold tables take their schema from the dbt models that build them.
 """
@@ -121,6 +122,25 @@ BRONZE_LEDGER = pa.schema(
     ]
 )
 
+BRONZE_ARRIVALS = pa.schema(
+    [
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("event_dt", pa.date32()),
+        ("events", pa.int64()),
+        ("loaded_at", _TS),  # the hour's load (its newest ledger entry) these counts describe
+    ]
+)
+
+INCREMENTAL_MANIFEST = pa.schema(
+    [
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("loaded_at", _TS),  # the hour's load the run consumed
+        ("processed_at", _TS),
+        ("run_id", _TEXT),
+    ]
+)
 
 USER_SEGMENT_CHANGES = pa.schema(
     [
@@ -145,6 +165,8 @@ BRONZE = TableSpec("bronze_events", BRONZE_EVENTS, ("events_type", "ingest_dt", 
 QUARANTINE = TableSpec("quarantine_events", QUARANTINE_EVENTS, ("ingest_dt", "stage"))
 LEDGER = TableSpec("bronze_load_ledger", BRONZE_LEDGER, ("ingest_dt",))
 SEGMENT_CHANGES = TableSpec("user_segment_changes", USER_SEGMENT_CHANGES, ())
+ARRIVALS = TableSpec("bronze_arrivals", BRONZE_ARRIVALS, ("ingest_dt",))
+MANIFEST = TableSpec("incremental_manifest", INCREMENTAL_MANIFEST, ("ingest_dt",))
 
 
 def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table:

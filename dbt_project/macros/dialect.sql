@@ -48,3 +48,31 @@
 {%- endmacro %}
 {% macro duckdb__sorted_set_agg(column) -%}list_sort(list(distinct {{ column }})){%- endmacro %}
 {% macro athena__sorted_set_agg(column) -%}array_sort(array_agg(distinct {{ column }})){%- endmacro %}
+
+{#- The elements of an array of strings joined with `separator` (null elements skipped). -#}
+{% macro join_strings(array, separator) -%}
+  {{ return(adapter.dispatch('join_strings', 'clickstream')(array, separator)) }}
+{%- endmacro %}
+{% macro duckdb__join_strings(array, separator) -%}array_to_string({{ array }}, '{{ separator }}'){%- endmacro %}
+{% macro athena__join_strings(array, separator) -%}array_join({{ array }}, '{{ separator }}'){%- endmacro %}
+
+{#-
+  The last tie-break between copies of one event with the same ingest_ts and landing object:
+  an md5 of the copy's content (every field staging keeps, nulls and list elements spelled
+  out), so the copy kept never depends on the order rows are read in.
+-#}
+{% macro copy_fingerprint(relation) -%}
+  {%- set text_columns = [
+      'event_type', 'session_id', 'user_id_hash', 'geo_country', 'page_url', 'referrer',
+      'locale', 'user_agent', 'ab_variant', 'utm_source', 'utm_medium', 'utm_campaign',
+      'chart_action', 'chart_control_id', 'chart_control_value', 'affiliate_link_id',
+      'affiliate_target', 'source', 'schema_version', 'source_ip_anonymized'] -%}
+  {%- set parts = [timestamp_key(relation ~ '.ts')] -%}
+  {%- for column in text_columns -%}
+    {%- do parts.append("coalesce(" ~ relation ~ "." ~ column ~ ", '<null>')") -%}
+  {%- endfor -%}
+  {%- do parts.append("coalesce(cast(" ~ relation ~ ".payout_cents as varchar), '<null>')") -%}
+  {%- do parts.append("cast(" ~ relation ~ ".is_bot as varchar)") -%}
+  {%- do parts.append("coalesce(" ~ join_strings(relation ~ ".product_ids", ",") ~ ", '<null>')") -%}
+  {{ dbt.hash(parts | join(" || '|' || ")) }}
+{%- endmacro %}

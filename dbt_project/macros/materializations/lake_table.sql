@@ -4,13 +4,15 @@
   DuckDB writes the query's rows as Parquet, one folder per partition value, under the table's
   warehouse folder; the `iceberg` plugin commits them (deleting the partitions this run
   rewrites, adding the new files, in one Iceberg transaction); the relation dbt sees is a
-  view over the table's new snapshot. A windowed run (vars min_date/max_date) replaces only
-  the partitions of its rewrite range; a full build replaces everything.
+  view over the table's new snapshot. A run with event days (vars event_days or
+  min_date/max_date, see macros/window.sql) replaces only the partitions of those days
+  widened by the model's `rewrite_widen_days`; a full build replaces everything.
 -#}
 {% materialization lake_table, adapter='duckdb' %}
   {%- set partitioned_by = config.get('partitioned_by') or [] -%}
   {%- set rewrite_column = config.get('rewrite_column') -%}
-  {%- set rewrite = rewrite_spec(rewrite_column) if rewrite_column else none -%}
+  {%- set rewrite = rewrite_spec(rewrite_column, config.get('rewrite_widen_days', 0))
+        if rewrite_column else none -%}
   {%- if flags.FULL_REFRESH -%}{%- set rewrite = none -%}{%- endif -%}
   {%- set files_dir = env_var('CLICKSTREAM_HOME') ~ '/warehouse/' ~ this.schema ~ '.db/'
         ~ this.identifier ~ '/data/run-' ~ invocation_id -%}
@@ -48,6 +50,6 @@
 
   {{ run_hooks(post_hooks) }}
   {% do adapter.commit() %}
-  {% do store_result('main', response='OK ' ~ row_count ~ (' rewrote ' ~ rewrite['start'] ~ '..' ~ rewrite['end'] if rewrite else ' full')) %}
+  {% do store_result('main', response='OK ' ~ row_count ~ (' rewrote ' ~ rewrite['days'] | length ~ ' day(s)' if rewrite else ' full')) %}
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}

@@ -1,6 +1,7 @@
 {{ config(
     partitioned_by=['event_dt'],
     rewrite_column='event_dt',
+    rewrite_widen_days=1,
     unique_key='session_id',
 ) }}
 
@@ -9,7 +10,7 @@
 with sessions as (
     select *
     from {{ ref('silver_sessions') }}
-    where {{ in_rewrite_range('event_dt') }}
+    where {{ in_rebuild_days('event_dt', widen=1) }}
 ),
 
 segments as (

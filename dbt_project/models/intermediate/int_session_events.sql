@@ -1,7 +1,9 @@
 {#-
-  Events of the sessions this run rebuilds, each with its session key. A session is rebuilt
-  whole: events are read one day beyond the rewrite range on both sides, and only sessions
-  that start inside the range are kept (their partition is the start date).
+  Events of the sessions this run rebuilds, each with its session key. The run rewrites the
+  session partitions of its event days widened by one day (silver_sessions'
+  `rewrite_widen_days`); a session is rebuilt whole: events are read one day beyond that on
+  both sides, and only sessions that start inside it are kept (their partition is the start
+  date). A session may span at most two consecutive days for this to hold.
   Events without a session id are sessionised per user: a new session starts after
   `session_gap_minutes` of inactivity; its key is derived from the user and its first event,
   so it is the same on every run. An event with neither gets a session of its own.
@@ -9,7 +11,7 @@
 with events as (
     select *
     from {{ ref('silver_events') }}
-    where {{ in_rewrite_range('event_dt', extra_days=1) }}
+    where {{ in_rebuild_days('event_dt', widen=2) }}
 ),
 
 orphans as (
@@ -71,4 +73,4 @@ with_bounds as (
 
 select *
 from with_bounds
-where {{ in_rewrite_range('cast(session_start_ts as date)') }}
+where {{ in_rebuild_days('cast(session_start_ts as date)', widen=1) }}

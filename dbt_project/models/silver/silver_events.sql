@@ -5,8 +5,10 @@
 ) }}
 
 {#- One row per distinct event_id: the earliest ingest wins (re-sent duplicates dropped).
-    Only ids seen more than once are ranked; the rest pass straight through (a hash
-    aggregate instead of sorting every event). -#}
+    Copies with the same ingest_ts (one client batch) are ordered by their landing object's
+    key, then by the copy's content (`copy_fingerprint`): the same bronze rows always keep the
+    same copy, whatever order a scan returns them in. Only ids seen more than once are ranked;
+    the rest pass straight through (a hash aggregate instead of sorting every event). -#}
 with events as (
     select * from {{ ref('stg_events') }}
 ),
@@ -25,7 +27,7 @@ first_copies as (
             events.*,
             row_number() over (
                 partition by events.event_id
-                order by events.ingest_ts, events.source_object, events.session_id
+                order by events.ingest_ts, events.source_object, {{ copy_fingerprint('events') }}
             ) as copy_rank
         from events
         inner join repeated on events.event_id = repeated.event_id

@@ -1,9 +1,10 @@
-{#- Bronze rows of the rewrite range, flattened, empty strings as nulls. Ephemeral. -#}
+{#- Bronze rows of the run's event days (macros/window.sql), flattened, empty strings as nulls.
+    Ephemeral. Only the ingest dates that can hold those days are read. -#}
 with bronze as (
     select *
     from {{ source('lake', 'bronze_events') }}
-    where {{ in_rewrite_range('ingest_dt', extra_days=var('max_lateness_days') | int) }}
-      and {{ in_rewrite_range('cast(ts as date)') }}
+    where {{ in_bronze_ingest_days('ingest_dt') }}
+      and {{ in_rebuild_days('cast(ts as date)') }}
 )
 
 select

@@ -1,0 +1,299 @@
+"""Process by arrival, recompute by event: what an incremental run rebuilds.
+
+Like Snowplow's incremental manifest, two small Iceberg tables drive the scheduled run:
+
+* ``lake.bronze_arrivals`` (the arrival index): for every loaded ingest hour, how many bronze
+  rows fall on each event date, and which load of the hour (its newest ledger ``loaded_at``)
+  the counts describe. An hour whose load changed since it was indexed is indexed again from
+  bronze, a whole ingest day at a time.
+* ``lake.incremental_manifest``: for every ingest hour, the load of it the last successful run
+  consumed.
+
+The plan compares the load ledger with the manifest: the hours whose load is not the one
+consumed are what arrived since the last successful run. The event dates their rows fall on
+(before and after the new load, so rows a reload removed count too) are the event days to
+rebuild, however old; the index names the ingest days holding events of those days, the only
+bronze the run reads. dbt then rewrites exactly those event-day partitions and the session
+partitions one day either side (a session is recomputed whole). The cost follows the days the
+arrivals touch, not the history. After the run succeeds, the consumed loads are recorded; a
+failed run records nothing and the next run plans the same hours again (rebuilds are
+idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import In, StartsWith
+from pyiceberg.table import Table
+
+from clickstream_orchestration.lakehouse.catalog import open_catalog
+from clickstream_orchestration.lakehouse.dbt_project import EventDays
+from clickstream_orchestration.lakehouse.load_ledger import delete_matching
+from clickstream_orchestration.lakehouse.tables import (
+    ARRIVALS,
+    BRONZE,
+    BRONZE_ARRIVALS,
+    INCREMENTAL_MANIFEST,
+    LEDGER,
+    MANIFEST,
+    ensure_table,
+)
+from streaming.settings import Settings
+
+Hour = tuple[date, str]
+"""An ingest hour: (ingest_dt, two-digit hour)."""
+
+
+@dataclass(frozen=True)
+class ArrivalPlan:
+    """What the next incremental run rebuilds, planned against one snapshot of the ledger."""
+
+    ledger_snapshot: int | None
+    loads: dict[Hour, datetime] = field(default_factory=dict)
+    """The hours that arrived since the last successful run, with the load to consume."""
+    event_days: tuple[date, ...] = ()
+    ingest_days: tuple[date, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.loads
+
+    def rebuild(self) -> EventDays:
+        return EventDays(self.event_days, self.ingest_days)
+
+    def encode(self) -> str:
+        """The plan as run-tag text: the ledger snapshot and the days, as ranges (the loads
+        are planned again from the snapshot when the run records them)."""
+        return json.dumps(
+            {
+                "ledger_snapshot": self.ledger_snapshot,
+                "event_days": encode_days(self.event_days),
+                "ingest_days": encode_days(self.ingest_days),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> ArrivalPlan:
+        """A plan read back from :meth:`encode` (without its loads)."""
+        data = json.loads(text)
+        return cls(
+            data["ledger_snapshot"],
+            event_days=decode_days(data["event_days"]),
+            ingest_days=decode_days(data["ingest_days"]),
+        )
+
+
+def encode_days(days: Iterable[date]) -> str:
+    """Sorted days as comma-separated ranges: '2026-10-11,2026-11-19..2026-11-20'."""
+    ranges: list[list[date]] = []
+    for day in sorted(set(days)):
+        if ranges and (day - ranges[-1][1]).days == 1:
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    return ",".join(
+        first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+        for first, last in ranges
+    )
+
+
+def decode_days(text: str) -> tuple[date, ...]:
+    days: list[date] = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("..")
+        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+        days += [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+    return tuple(days)
+
+
+def plan_arrivals(
+    settings: Settings, catalog: Catalog | None = None, ledger_snapshot: int | None = None
+) -> ArrivalPlan:
+    """The hours loaded since the last successful run (as of ``ledger_snapshot``, default the
+    ledger's current snapshot) and the event days and ingest days they touch. Indexes any
+    hour whose load the arrival index does not describe yet."""
+    catalog = catalog or open_catalog(settings)
+    ledger = ensure_table(catalog, settings, LEDGER)
+    if ledger_snapshot is None:
+        snapshot = ledger.current_snapshot()
+        ledger_snapshot = snapshot.snapshot_id if snapshot else None
+    loads = hour_loads(ledger, settings.landing_bronze_prefix + "/", ledger_snapshot)
+    consumed = consumed_loads(catalog, settings)
+    pending = {hour: load for hour, load in loads.items() if consumed.get(hour) != load}
+    if not pending:
+        return ArrivalPlan(ledger_snapshot)
+
+    arrivals = ensure_table(catalog, settings, ARRIVALS)
+    before = _scan(arrivals)
+    indexed = _indexed_loads(before)
+    stale_days = {hour[0] for hour, load in loads.items() if indexed.get(hour) != load}
+    if stale_days:
+        _index_days(catalog, settings, arrivals, sorted(stale_days), loads)
+    after = _scan(arrivals.refresh())
+
+    event_days = _event_days(before, pending) | _event_days(after, pending)
+    by_event_day = defaultdict(set)
+    for row in after.select(["ingest_dt", "event_dt"]).to_pylist():
+        by_event_day[row["event_dt"]].add(row["ingest_dt"])
+    ingest_days = {ingest for day in event_days for ingest in by_event_day.get(day, ())}
+    return ArrivalPlan(
+        ledger_snapshot, pending, tuple(sorted(event_days)), tuple(sorted(ingest_days))
+    )
+
+
+def hour_loads(ledger: Table, prefix: str, snapshot_id: int | None) -> dict[Hour, datetime]:
+    """Each loaded ingest hour's newest load (ledger ``loaded_at``) of objects under ``prefix``."""
+    if snapshot_id is None:
+        return {}
+    rows = ledger.scan(
+        row_filter=StartsWith("object_key", prefix),
+        selected_fields=("ingest_dt", "hour", "loaded_at"),
+        snapshot_id=snapshot_id,
+    ).to_arrow()
+    loads: dict[Hour, datetime] = {}
+    for row in rows.to_pylist():
+        hour = (row["ingest_dt"], row["hour"])
+        loads[hour] = max(loads.get(hour, row["loaded_at"]), row["loaded_at"])
+    return loads
+
+
+def consumed_loads(catalog: Catalog, settings: Settings) -> dict[Hour, datetime]:
+    """The load of each ingest hour the last successful run consumed."""
+    rows = _scan(ensure_table(catalog, settings, MANIFEST)).to_pylist()
+    return {(row["ingest_dt"], row["hour"]): row["loaded_at"] for row in rows}
+
+
+def record_consumed(
+    settings: Settings,
+    loads: dict[Hour, datetime],
+    *,
+    catalog: Catalog | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Record that a successful run consumed these loads (replacing the hours' entries)."""
+    if not loads:
+        return
+    catalog = catalog or open_catalog(settings)
+    manifest = ensure_table(catalog, settings, MANIFEST)
+    days = sorted({hour[0] for hour in loads})
+    kept = [
+        row
+        for row in _scan(manifest, days).to_pylist()
+        if (row["ingest_dt"], row["hour"]) not in loads
+    ]
+    processed_at = datetime.now(UTC).replace(tzinfo=None)
+    run_id = run_id or str(uuid.uuid4())
+    new = [
+        {
+            "ingest_dt": hour[0],
+            "hour": hour[1],
+            "loaded_at": load,
+            "processed_at": processed_at,
+            "run_id": run_id,
+        }
+        for hour, load in sorted(loads.items())
+    ]
+    rows = pa.Table.from_pylist(kept + new, schema=INCREMENTAL_MANIFEST)
+    with manifest.transaction() as transaction:
+        delete_matching(transaction, _days_filter(days))
+        transaction.append(rows)
+
+
+def current_loads(settings: Settings, catalog: Catalog | None = None) -> dict[Hour, datetime]:
+    """Every loaded hour's newest load, as the ledger says now."""
+    catalog = catalog or open_catalog(settings)
+    ledger = ensure_table(catalog, settings, LEDGER)
+    snapshot = ledger.current_snapshot()
+    return hour_loads(
+        ledger, settings.landing_bronze_prefix + "/", snapshot.snapshot_id if snapshot else None
+    )
+
+
+def _index_days(
+    catalog: Catalog,
+    settings: Settings,
+    arrivals: Table,
+    days: list[date],
+    loads: dict[Hour, datetime],
+) -> None:
+    """Replace the index of these ingest days with counts read from bronze now."""
+    bronze = ensure_table(catalog, settings, BRONZE)
+    rows = pa.table(
+        {
+            "ingest_dt": pa.array([], pa.date32()),
+            "hour": pa.array([], pa.string()),
+            "event_dt": pa.array([], pa.date32()),
+        }
+    )
+    if bronze.current_snapshot() is not None:
+        scanned = bronze.scan(
+            row_filter=_days_filter(days), selected_fields=("ingest_dt", "hour", "ts")
+        ).to_arrow()
+        rows = pa.table(
+            {
+                "ingest_dt": scanned["ingest_dt"],
+                "hour": scanned["hour"],
+                "event_dt": pc.cast(scanned["ts"], pa.date32()),
+            }
+        )
+    counts = rows.group_by(["ingest_dt", "hour", "event_dt"]).aggregate([([], "count_all")])
+    index = [
+        {
+            "ingest_dt": row["ingest_dt"],
+            "hour": row["hour"],
+            "event_dt": row["event_dt"],
+            "events": row["count_all"],
+            "loaded_at": loads.get((row["ingest_dt"], row["hour"])),
+        }
+        for row in counts.to_pylist()
+    ]
+    # an hour with a load but no rows (all rejected) is indexed too, with no event date
+    present = {(row["ingest_dt"], row["hour"]) for row in index}
+    index += [
+        {"ingest_dt": hour[0], "hour": hour[1], "event_dt": None, "events": 0, "loaded_at": load}
+        for hour, load in loads.items()
+        if hour[0] in days and hour not in present
+    ]
+    with arrivals.transaction() as transaction:
+        delete_matching(transaction, _days_filter(days))
+        if index:
+            transaction.append(pa.Table.from_pylist(index, schema=BRONZE_ARRIVALS))
+
+
+def _indexed_loads(index: pa.Table) -> dict[Hour, datetime]:
+    """The load each indexed hour's counts describe."""
+    return {
+        (row["ingest_dt"], row["hour"]): row["loaded_at"]
+        for row in index.select(["ingest_dt", "hour", "loaded_at"]).to_pylist()
+    }
+
+
+def _event_days(index: pa.Table, hours: Iterable[Hour]) -> set[date]:
+    wanted = set(hours)
+    return {
+        row["event_dt"]
+        for row in index.select(["ingest_dt", "hour", "event_dt"]).to_pylist()
+        if (row["ingest_dt"], row["hour"]) in wanted and row["event_dt"] is not None
+    }
+
+
+def _days_filter(days: list[date]) -> In:
+    return In("ingest_dt", {day.isoformat() for day in days})
+
+
+def _scan(table: Table, days: list[date] | None = None) -> pa.Table:
+    if table.current_snapshot() is None:
+        return pa.Table.from_pylist([], schema=table.schema().as_arrow())
+    if days is None:
+        return table.scan().to_arrow()
+    return table.scan(row_filter=_days_filter(days)).to_arrow()
