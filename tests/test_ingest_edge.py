@@ -350,6 +350,9 @@ HOSTILE = [
         id="tls-hello",
     ),
     pytest.param(b"GET /\r\n\r\n", 404, "not_found", id="http-0.9"),
+    pytest.param(b"GET /\xff\xfe HTTP/1.1\r\n\r\n", 400, "malformed_request", id="non-ascii-path"),
+    pytest.param(b"GET http://[::1 HTTP/1.1\r\n\r\n", 400, "malformed_request", id="bad-url"),
+    pytest.param(b"GET /livez%zz%00 HTTP/1.1\r\n\r\n", 404, "not_found", id="bad-escapes"),
     pytest.param(b"FOO\x01 / HTTP/1.1\r\n\r\n", 400, "malformed_request", id="binary-method"),
     pytest.param(
         http_request("POST", "/v1/events", EVENT, {"content-length": "-1"}, content_length=False),
@@ -450,8 +453,15 @@ def assert_documented(answer: Answer, status: int | None, code: str | None) -> N
 
 @pytest.mark.parametrize(("request_bytes", "status", "code"), HOSTILE)
 def test_hostile_request(
-    request: pytest.FixtureRequest, request_bytes: bytes, status: int | None, code: str | None
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+    request_bytes: bytes,
+    status: int | None,
+    code: str | None,
 ) -> None:
+    server_log = logging.getLogger("uvicorn.error")
+    server_log.addHandler(caplog.handler)
+    request.addfinalizer(lambda: server_log.removeHandler(caplog.handler))
     slow = request.node.callspec.id.startswith("slow-")
     port = request.getfixturevalue("impatient" if slow else "server")
     method = request_bytes.split(b" ", 1)[0].decode("latin-1")
@@ -459,6 +469,7 @@ def test_hostile_request(
     assert_documented(answer, status, code)
     if slow:
         assert answer.closed, "a timed-out connection must be closed"
+    assert not [record.getMessage() for record in caplog.records if record.exc_info]
 
 
 def test_hostile_table_is_broad() -> None:

@@ -95,15 +95,13 @@ class EdgeProtocol(HttpToolsProtocol):
                 self.parser.feed_data(piece)
         except _RefusedError as refusal:
             self._refuse(refusal)
-        except httptools.HttpParserCallbackError as error:
-            if isinstance(error.__context__, _RefusedError):
-                self._refuse(error.__context__)
-            else:
-                raise
         except httptools.HttpParserUpgrade:
             pass  # no protocol upgrades: the request is answered as plain HTTP
-        except httptools.HttpParserError:
-            self._refuse(_RefusedError(400, "malformed_request", "the request is not valid HTTP"))
+        except httptools.HttpParserError as error:  # a callback's error too (a non-ASCII path)
+            refusal = error.__context__
+            if not isinstance(refusal, _RefusedError):
+                refusal = _RefusedError(400, "malformed_request", "the request is not valid HTTP")
+            self._refuse(refusal)
 
     # --- parser callbacks ------------------------------------------------------------------
 

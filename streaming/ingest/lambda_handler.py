@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 from typing import Any
 
@@ -28,6 +29,7 @@ from streaming.ingest.secrets import (
 from streaming.settings import Settings, get_settings
 
 INVOCATION_TIMEOUT_S = 25.0
+logger = logging.getLogger(__name__)
 _runtime: list[Runtime] = []
 
 
@@ -78,13 +80,29 @@ def _proxy_response(answer: HttpResponse) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     current = runtime()
     try:
+        return _proxy_response(_answer(current, event))
+    except Exception:
+        logger.exception("the ingest failed to answer a request")
+        current.service.metrics.count_response(500)
+        answer = error_response(500, "internal_error", "the ingest failed; send it again")
+        return _proxy_response(answer)
+
+
+def _answer(current: Runtime, event: dict[str, Any]) -> HttpResponse:
+    try:
         request = request_from_event(event)
     except (binascii.Error, ValueError):
-        return _proxy_response(error_response(400, "malformed_body", "the body is not base64"))
+        current.service.metrics.count_response(400)
+        return error_response(400, "malformed_body", "the body is not base64")
     outcome = current.service.start(request)
     if isinstance(outcome, HttpResponse):
-        return _proxy_response(outcome)
+        return outcome
     current.sink.flush()
-    for future in outcome.futures:
-        future.exception(timeout=INVOCATION_TIMEOUT_S)
-    return _proxy_response(outcome.finish())
+    try:
+        for future in outcome.futures:
+            future.exception(timeout=INVOCATION_TIMEOUT_S)
+    except TimeoutError:
+        current.service.metrics.count_response(503)
+        message = f"not acknowledged within {INVOCATION_TIMEOUT_S:g} s; send the request again"
+        return error_response(503, "delivery_failed", message, **{"retry-after": "1"})
+    return outcome.finish()
