@@ -12,9 +12,9 @@ from stream_support import stream_payloads
 from test_schema_registry import MINIMAL_EVENT
 
 from streaming.ingest.client_address import TrustedProxies, parse_address
-from streaming.ingest.health import SinkProbe
+from streaming.ingest.health import Reachability, SinkProbe, health_report
 from streaming.ingest.server import create_app
-from streaming.settings import IngestSettings, LocalAwsSettings
+from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
 CDN = ["10.0.0.0/8", "2001:db8:cd::/48"]
 
@@ -104,3 +104,25 @@ def test_the_probe_asks_at_most_once_per_max_age() -> None:
     now[0] += 1.0
     probe.reachability()
     assert asked == ["stream", "dlq", "stream", "dlq"]
+
+
+@pytest.mark.parametrize(
+    ("stream", "dead_letters", "depth", "status", "state"),
+    [
+        (True, True, 0, 200, "ok"),
+        (True, False, 0, 200, "degraded"),
+        (False, True, 0, 503, "unavailable"),
+        (True, True, 100, 503, "unavailable"),
+    ],
+)
+def test_healthz_answers_whether_events_can_be_taken(
+    stream: bool, dead_letters: bool, depth: int, status: int, state: str
+) -> None:
+    code, report = health_report(Reachability(stream, dead_letters), depth, 100)
+    assert (code, report["status"]) == (status, state)
+    assert report["buffer"] == {"records": depth, "capacity": 100, "fill": depth / 100}
+
+
+def test_trusted_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLICKSTREAM_INGEST__TRUSTED_PROXIES", '["10.0.0.0/8", "2001:db8::/32"]')
+    assert Settings().ingest.trusted_proxies == ["10.0.0.0/8", "2001:db8::/32"]
