@@ -28,6 +28,7 @@ from bench import (
     peer_bench,
     realtime_bench,
     slowloris_bench,
+    stream_bench,
 )
 from bench.report import Report
 
@@ -53,9 +54,10 @@ BENCHMARKS: dict[str, Callable[[Report], None]] = {
     "scaling": _scaling,
     "increments": lake_bench.run_increments,
     "ingest-slowloris": slowloris_bench.run,
+    "stream": stream_bench.run,
 }
-QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime")
-FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime")
+QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime", "stream")
+FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime", "stream")
 
 
 def main(arguments: list[str]) -> None:

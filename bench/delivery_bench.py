@@ -1,4 +1,4 @@
-"""Delivery throughput: records from the local (moto) Kinesis stream into the landing store.
+"""Delivery throughput: records from the local Kinesis stream into the landing store.
 
 Each run fills a fresh 2-shard stream with generated client events (PutRecords, 500 a call),
 then times one ``Delivery.run(once=True)`` with the default buffering hints until every record
@@ -7,7 +7,6 @@ has landed and every shard is checkpointed.
 
 from __future__ import annotations
 
-import socket
 import statistics
 import tempfile
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import orjson
 
+from bench.ingest_bench import free_port
 from bench.report import Report, Row
 from streaming.aws_clients import client
 from streaming.delivery import Delivery
@@ -24,12 +24,6 @@ from streaming.local_aws import ensure_resources, local_aws_running
 from streaming.settings import LocalAwsSettings, Settings
 
 PUT_BATCH = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _payloads(events: int) -> list[tuple[bytes, str]]:
@@ -67,10 +61,8 @@ def run(report: Report, *, events: int = 20_000, runs: int = 3) -> None:
     payloads = _payloads(events)
     megabytes = sum(len(data) for data, _ in payloads) / 2**20
     with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as scratch:
-        port = _free_port()
-        endpoint = Settings(
-            env="local", home=Path(scratch) / "endpoint", local_aws=LocalAwsSettings(port=port)
-        )
+        ports = LocalAwsSettings(port=free_port(), kinesis_port=free_port())
+        endpoint = Settings(env="local", home=Path(scratch) / "endpoint", local_aws=ports)
         put_rates, delivery_rates = [], []
         with local_aws_running(endpoint):
             for run_index in range(runs):

@@ -36,6 +36,7 @@ from streaming.enrichment import RequestContext
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.jsonl import write_jsonl
 from streaming.ingest.core import IngestCore
+from streaming.local_aws import ensure_resources, local_aws_running
 from streaming.schema_registry import INGEST_EVENT, default_registry
 from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
@@ -240,22 +241,19 @@ def http_runs(server: Server, bodies: list[tuple[bytes, int]], runs: int) -> Htt
 
 
 @contextmanager
-def moto_server() -> Iterator[int]:
-    port = free_port()
-    command = [
-        str(Path(sys.executable).with_name("moto_server")),
-        "-H",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/moto-api/")
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def local_servers(home: Path) -> Iterator[LocalAwsSettings]:
+    """The local AWS servers (the Kinesis engine, moto) on free ports, as `make dev` runs them."""
+    ports = LocalAwsSettings(port=free_port(), kinesis_port=free_port())
+    with local_aws_running(Settings(env="local", home=home / "servers", local_aws=ports)):
+        yield ports
+
+
+def local_environment(ports: LocalAwsSettings) -> dict[str, str]:
+    """What a process started by a benchmark needs to find the local servers."""
+    return {
+        "CLICKSTREAM_LOCAL_AWS__PORT": str(ports.port),
+        "CLICKSTREAM_LOCAL_AWS__KINESIS_PORT": str(ports.kinesis_port),
+    }
 
 
 def stream_count(settings: Settings) -> int:
@@ -276,17 +274,16 @@ def stream_count(settings: Settings) -> int:
 
 
 def end_to_end(home: Path, lines: list[bytes], runs: int) -> tuple[float, float, float, int, int]:
-    with moto_server() as port:
+    with local_servers(home) as ports:
         rates: list[float] = []
         p50s: list[float] = []
         p99s: list[float] = []
         accepted = landed = 0
         for run in range(runs):
             stage = f"bench{run}"
-            settings = Settings(home=home, stage=stage, local_aws=LocalAwsSettings(port=port))
-            client(settings, "kinesis").create_stream(StreamName=settings.stream_name, ShardCount=2)
-            client(settings, "sqs").create_queue(QueueName=settings.dlq_name)
-            env = {"CLICKSTREAM_STAGE": stage, "CLICKSTREAM_LOCAL_AWS__PORT": str(port)}
+            settings = Settings(home=home, stage=stage, local_aws=ports)
+            ensure_resources(settings)  # a 2-shard stream and the dead-letter queue
+            env = {"CLICKSTREAM_STAGE": stage} | local_environment(ports)
             with ingest_server(home, "kinesis", env) as server:
                 rate, latencies, accepted = asyncio.run(_load(server.url, batch_bodies(lines)))
             landed = stream_count(settings)

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.ingest_bench import free_port, ingest_server, percentile
+from bench.ingest_bench import free_port, ingest_server, local_environment, percentile
 from bench.report import Report, Row
 from clickstream_orchestration.lakehouse.bronze_load import load_hour
 from clickstream_orchestration.lakehouse.build import build_lake, landed_hours
@@ -90,8 +90,7 @@ def _landed(settings: Settings) -> dict[str, float]:
 
 
 def measure(home: Path) -> dict[str, float]:
-    port = free_port()
-    local_aws = LocalAwsSettings(port=port)
+    local_aws = LocalAwsSettings(port=free_port(), kinesis_port=free_port())
     settings = Settings(env="local", home=home, stage="latency", local_aws=local_aws)
     events = _events(RATE * SECONDS)
     with local_aws_running(settings):
@@ -99,7 +98,7 @@ def measure(home: Path) -> dict[str, float]:
         delivery = Delivery(settings, buffer_seconds=BUFFER_SECONDS, poll_seconds=0.05)
         worker = threading.Thread(target=delivery.run, daemon=True)
         worker.start()
-        env = {"CLICKSTREAM_STAGE": "latency", "CLICKSTREAM_LOCAL_AWS__PORT": str(port)}
+        env = {"CLICKSTREAM_STAGE": "latency"} | local_environment(local_aws)
         try:
             with ingest_server(home, "kinesis", env) as server:
                 sent = time.perf_counter()

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.ingest_bench import ingest_server, moto_server, percentile
+from bench.ingest_bench import ingest_server, local_environment, local_servers, percentile
 from bench.report import Report, Row
-from streaming.aws_clients import client
+from streaming.local_aws import ensure_resources
 from streaming.realtime.store import RealtimeUnavailableError, open_realtime
-from streaming.settings import LocalAwsSettings, Settings
+from streaming.settings import Settings
 
 RATE = 1_000
 """Events per second sent, sustained."""
@@ -158,15 +158,13 @@ def consumer_process(home: Path, env: dict[str, str]) -> Iterator[subprocess.Pop
 
 def measure(home: Path) -> Measurement:
     measurement = Measurement()
-    with moto_server() as port:
-        settings = Settings(home=home, stage="rtbench", local_aws=LocalAwsSettings(port=port))
-        client(settings, "kinesis").create_stream(StreamName=settings.stream_name, ShardCount=2)
-        client(settings, "sqs").create_queue(QueueName=settings.dlq_name)
+    with local_servers(home) as ports:
+        settings = Settings(home=home, stage="rtbench", local_aws=ports)
+        ensure_resources(settings)  # a 2-shard stream and the dead-letter queue
         env = {
             "CLICKSTREAM_HOME": str(home),
             "CLICKSTREAM_STAGE": settings.stage,
-            "CLICKSTREAM_LOCAL_AWS__PORT": str(port),
-        }
+        } | local_environment(ports)
         with ingest_server(home, "kinesis", env) as server, consumer_process(home, env):
             stop = threading.Event()
             poller = threading.Thread(target=_poll, args=(settings, measurement, stop))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aws_fixtures import CLI, local_settings, process_environment, put_records
+from stream_support import stream_records
 
 from streaming.aws_clients import client
 from streaming.local_aws import (
@@ -105,16 +106,7 @@ def test_the_stream_keeps_its_records_when_its_engine_is_killed(tmp_path: Path) 
         assert not answers(settings, "kinesis")
         local.up()  # what `clickstream local up` does
         assert local.kinesis.running_pid() not in (None, pid)
-        kinesis = client(settings, "kinesis")
-        records = []
-        for shard in kinesis.list_shards(StreamName=settings.stream_name)["Shards"]:
-            iterator = kinesis.get_shard_iterator(
-                StreamName=settings.stream_name,
-                ShardId=shard["ShardId"],
-                ShardIteratorType="TRIM_HORIZON",
-            )["ShardIterator"]
-            records += kinesis.get_records(ShardIterator=iterator)["Records"]
-        assert sorted(record["Data"] for record in records) == [
+        assert sorted(stream_records(settings)) == [
             b'{"event_type":"page_view","n":1}',
             b'{"event_type":"x","n":2}',
         ]

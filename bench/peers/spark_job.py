@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 SESSION_GAP_MINUTES = 30
-COMPARISON_PATH_PREFIX = "/compare"
+COMPARISON_PATH = "/compare"
 URL_PATH = r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)"
 STRING_COLUMNS = {  # silver_events column: bronze field (empty strings become nulls)
     "session_id": "session.session_id",
@@ -121,7 +121,7 @@ def silver_events(bronze_df):
     first_copy = Window.partitionBy("event_id").orderBy(
         F.col("ingest_ts").asc_nulls_last(),
         F.col("source_object").asc_nulls_last(),
-        F.col("session_id").asc_nulls_last(),
+        copy_fingerprint(flat),
     )
     return (
         flat.withColumn("copy_rank", F.row_number().over(first_copy))
@@ -130,6 +130,48 @@ def silver_events(bronze_df):
         .withColumn("event_dt", F.to_date("ts"))
         .withColumn("event_hour", F.date_format("ts", "HH"))
     )
+
+
+FINGERPRINT_TEXT_COLUMNS = (
+    "event_type",
+    "session_id",
+    "user_id_hash",
+    "geo_country",
+    "page_url",
+    "referrer",
+    "locale",
+    "user_agent",
+    "ab_variant",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "chart_action",
+    "chart_control_id",
+    "chart_control_value",
+    "affiliate_link_id",
+    "affiliate_target",
+    "source",
+    "schema_version",
+    "source_ip_anonymized",
+)
+
+
+def copy_fingerprint(flat):
+    """The last tie-break between copies with the same ingest_ts and object, as the dbt
+    macro ``copy_fingerprint``: md5 of the copy's content, nulls spelled '<null>'."""
+    from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
+
+    def spelled(column):
+        return F.coalesce(column, F.lit("<null>"))
+
+    parts = [
+        F.date_format(flat["ts"], "yyyy-MM-dd'T'HH:mm:ss.SSSSSS"),
+        *(spelled(flat[name]) for name in FINGERPRINT_TEXT_COLUMNS),
+        spelled(flat["payout_cents"].cast("string")),
+        flat["is_bot"].cast("string"),
+        spelled(F.array_join(flat["product_ids"], ",")),
+    ]
+    return F.md5(F.concat_ws("|", *parts))
 
 
 def silver_sessions(events):
@@ -177,22 +219,21 @@ def silver_sessions(events):
     in_session = Window.partitionBy("session_key").orderBy("ts", "event_id")
     positioned = keyed.withColumn("position_asc", F.row_number().over(in_session))
 
-    def first_or_any(column: str):
-        return F.coalesce(
-            F.max(F.when(F.col("position_asc") == 1, F.col(column))), F.min(column)
-        ).alias(column)
+    def first_in_session(column: str, name: str | None = None, condition=None):
+        """The first non-null value in the session's event order (the dbt macro's rule)."""
+        present = F.col(column).isNotNull()
+        if condition is not None:
+            present = present & condition
+        return F.min_by(column, F.when(present, F.col("position_asc"))).alias(name or column)
 
     def count_of(event_type: str, name: str):
         return F.count(F.when(F.col("event_type") == event_type, 1)).cast("int").alias(name)
 
     url_path = F.regexp_extract("page_url", URL_PATH, 1)
     paged = F.when(F.col("page_url").isNotNull(), F.col("position_asc"))
-    clicked = F.when(
-        F.col("event_type") == "affiliate_click",
-        F.struct(F.col("ts"), F.col("event_id"), F.col("affiliate_target")),
-    )
+    comparison = (url_path == COMPARISON_PATH) | url_path.startswith(COMPARISON_PATH + "/")
     sessions = positioned.groupBy("session_key").agg(
-        first_or_any("user_id_hash"),
+        first_in_session("user_id_hash"),
         F.min("ts").alias("session_start_ts"),
         F.max("ts").alias("session_end_ts"),
         count_of("page_view", "pageviews"),
@@ -200,14 +241,17 @@ def silver_sessions(events):
         count_of("affiliate_click", "affiliate_clicks"),
         F.min_by("page_url", paged).alias("first_page_url"),
         F.max_by("page_url", paged).alias("last_page_url"),
-        first_or_any("ab_variant"),
-        first_or_any("geo_country"),
-        first_or_any("utm_source"),
+        first_in_session("referrer"),
+        first_in_session("ab_variant"),
+        first_in_session("geo_country"),
+        first_in_session("utm_source"),
+        first_in_session("utm_medium"),
+        first_in_session("utm_campaign"),
         F.bool_or("is_bot").alias("is_bot"),
-        F.bool_or(
-            (F.col("event_type") == "page_view") & url_path.startswith(COMPARISON_PATH_PREFIX)
+        F.coalesce(
+            F.bool_or((F.col("event_type") == "page_view") & comparison), F.lit(False)
         ).alias("saw_comparison"),
-        F.min(clicked).getField("affiliate_target").alias("affiliate_target"),
+        first_in_session("affiliate_target", condition=F.col("event_type") == "affiliate_click"),
         F.sum(
             F.when(
                 F.col("event_type") == "affiliate_click", F.coalesce("payout_cents", F.lit(0))
@@ -227,9 +271,12 @@ def silver_sessions(events):
         "affiliate_clicks",
         "first_page_url",
         "last_page_url",
+        "referrer",
         "ab_variant",
         "geo_country",
         "utm_source",
+        "utm_medium",
+        "utm_campaign",
         "is_bot",
         "saw_comparison",
         "affiliate_target",

@@ -124,6 +124,7 @@ class ShardReader(threading.Thread):
         self.once = once
         self.poll_seconds = poll_seconds
         self.state = ReaderState(shard_id, after)
+        self.reached_tip = False
 
     def run(self) -> None:
         try:
@@ -162,7 +163,8 @@ class ShardReader(threading.Thread):
                 self.state.state = "ended"
                 self._hand_over(ShardBatch(self.shard_id, ended=True))
                 return
-            if at_tip and self.state.state != "caught up":
+            if at_tip and not self.reached_tip:
+                self.reached_tip = True
                 log.info("%s: caught up at %s", self.shard_id, self.state.last_read or "the start")
             self.state.state = "caught up" if at_tip else "reading"
             if at_tip:
