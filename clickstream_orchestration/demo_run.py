@@ -49,7 +49,7 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
     start = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), clock(), UTC)
     config = TrafficConfig(events=events, seed=seed, start=start, days=1)
 
-    from streaming.generator.sinks.http import send_http
+    from streaming.generator.sinks.http import SESSION_FLUSH_MS, send_http
     from streaming.generator.sinks.landing import write_segments
     from streaming.local_stack import LocalStack
 
@@ -70,7 +70,8 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
                 config,
                 settings.ingest_url,
                 workers=1,
-                concurrency=8,
+                concurrency=16,
+                flush_ms=SESSION_FLUSH_MS,
                 progress=lambda done: progress.advance(task, done),
             )
         console.print(_traffic_table(summary))

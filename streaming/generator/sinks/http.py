@@ -25,6 +25,8 @@ Progress = Callable[[int], None]
 BATCH_PATH = "/v1/batch"
 MAX_BATCH_EVENTS = 500
 FLUSH_INTERVAL_MS = 5000
+SESSION_FLUSH_MS = 30 * 60 * 1000
+"""An SDK that buffers a whole session (up to the 30-minute session timeout) per request."""
 """A browser SDK sends what it queued at most this long after the first event."""
 COUNT_FIELDS = ("accepted", "rejected", "discarded")
 
@@ -233,15 +235,17 @@ def send_http(
     api_key: str | None = None,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    flush_ms: int = FLUSH_INTERVAL_MS,
 ) -> GenerationSummary:
-    """Generate the run and post it to the ingest at ``url``."""
+    """Generate the run and post it to the ingest at ``url``; a client's events within
+    ``flush_ms`` of event time share a request."""
     tally = Tally()
 
     def requests() -> Iterator[list[Batch]]:
         nonlocal tally
         for output in generate_slices(config, workers):
             tally += output.tally
-            yield batches(output.events)
+            yield batches(output.events, flush_ms=flush_ms)
             if progress is not None:
                 progress(output.tally.events)
 
