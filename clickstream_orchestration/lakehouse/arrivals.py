@@ -128,18 +128,18 @@ def plan_arrivals(
         snapshot = ledger.current_snapshot()
         ledger_snapshot = snapshot.snapshot_id if snapshot else None
     loads = hour_loads(ledger, settings.landing_bronze_prefix + "/", ledger_snapshot)
-    consumed = consumed_loads(catalog, settings)
-    pending = {hour: load for hour, load in loads.items() if consumed.get(hour) != load}
-    if not pending:
-        return ArrivalPlan(ledger_snapshot)
-
+    # the index is kept complete (after a full build too), so planning never scans history
     arrivals = ensure_table(catalog, settings, ARRIVALS)
     before = _scan(arrivals)
     indexed = _indexed_loads(before)
     stale_days = {hour[0] for hour, load in loads.items() if indexed.get(hour) != load}
     if stale_days:
         _index_days(catalog, settings, arrivals, sorted(stale_days), loads)
-    after = _scan(arrivals.refresh())
+    consumed = consumed_loads(catalog, settings)
+    pending = {hour: load for hour, load in loads.items() if consumed.get(hour) != load}
+    if not pending:
+        return ArrivalPlan(ledger_snapshot)
+    after = _scan(arrivals.refresh()) if stale_days else before
 
     event_days = _event_days(before, pending) | _event_days(after, pending)
     by_event_day = defaultdict(set)

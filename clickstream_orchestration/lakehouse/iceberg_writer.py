@@ -21,6 +21,7 @@ from pyiceberg.table import Table
 
 from clickstream_orchestration.lakehouse.catalog import table_location
 from clickstream_orchestration.lakehouse.load_ledger import delete_matching
+from clickstream_orchestration.lakehouse.tables import TABLE_PROPERTIES, with_lake_properties
 from streaming.settings import Settings
 
 SCHEMA_FILE = "_schema.parquet"
@@ -58,7 +59,7 @@ def _ensure_table(
             identifier,
             schema=_nullable(schema),
             location=table_location(settings, namespace, name),
-            properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+            properties=TABLE_PROPERTIES,
         )
         with transaction.update_spec() as update:
             for column in partition_by:
@@ -67,7 +68,7 @@ def _ensure_table(
         return catalog.load_table(identifier)
     with table.update_schema() as update:
         update.union_by_name(_nullable(schema))
-    return table
+    return with_lake_properties(table)
 
 
 def commit_files(

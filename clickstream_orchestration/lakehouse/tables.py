@@ -153,6 +153,31 @@ USER_SEGMENT_CHANGES = pa.schema(
 )
 
 
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.parquet.compression-codec": "zstd",
+    # Every load and every run commits; without merging, each commit adds a manifest that every
+    # later scan reads, and planning grows with the history. Merged every few commits, a scan
+    # reads a handful of manifests whatever the number of hours loaded.
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "8",
+}
+
+
+def with_lake_properties(table: Table) -> Table:
+    """The table, with ``TABLE_PROPERTIES`` set if it was created without them."""
+    missing = {
+        name: value
+        for name, value in TABLE_PROPERTIES.items()
+        if name != "format-version" and table.properties.get(name) != value
+    }
+    if not missing:
+        return table
+    with table.transaction() as transaction:
+        transaction.set_properties(missing)
+    return table.refresh()
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -174,15 +199,12 @@ def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table
     namespace = settings.lake_namespace
     identifier = f"{namespace}.{spec.name}"
     try:
-        return catalog.load_table(identifier)
+        return with_lake_properties(catalog.load_table(identifier))
     except NoSuchTableError:
         pass
     location = table_location(settings, namespace, spec.name)
     transaction = catalog.create_table_transaction(
-        identifier,
-        schema=spec.schema,
-        location=location,
-        properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+        identifier, schema=spec.schema, location=location, properties=TABLE_PROPERTIES
     )
     with transaction.update_spec() as update:
         for column in spec.partition_by:
