@@ -122,7 +122,7 @@ def _sustained(home: Path) -> dict[str, float]:
             drain = time.monotonic() - stopped
         finally:
             stack.stop()
-    to_land = [landed[event_id] - ingest_ms / 1000 for event_id, ingest_ms in landed_at(settings)]
+    to_land = [written - ingest_ms / 1000 for ingest_ms, written in landed.values()]
     return {
         "accepted": len(accepted),
         "accepted_rate": len(accepted) / SUSTAIN_SECONDS,
@@ -184,29 +184,22 @@ async def _post_for(url: str, seconds: float) -> set[str]:
     return accepted
 
 
-def landed_at(settings: Settings) -> Iterator[tuple[str, int]]:
-    """(event_id, ingest_ts) of every landed bronze record."""
-    for path in sorted((settings.landing_dir / settings.landing_bronze_prefix).rglob("*.gz")):
-        for line in gzip.decompress(path.read_bytes()).splitlines():
-            if line:
-                record = orjson.loads(line)
-                yield record["event_id"], record["ingest_ts"]
-
-
-def _landing_times(settings: Settings) -> dict[str, float]:
-    found: dict[str, float] = {}
+def _landed(settings: Settings) -> dict[str, tuple[int, float]]:
+    """Every landed bronze event: its ``ingest_ts`` (ms) and when its object was written (s)."""
+    found: dict[str, tuple[int, float]] = {}
     for path in sorted((settings.landing_dir / settings.landing_bronze_prefix).rglob("*.gz")):
         written = path.stat().st_mtime
         for line in gzip.decompress(path.read_bytes()).splitlines():
             if line:
-                found.setdefault(orjson.loads(line)["event_id"], written)
+                record = orjson.loads(line)
+                found.setdefault(record["event_id"], (record["ingest_ts"], written))
     return found
 
 
-def _wait_for_landing(settings: Settings, accepted: set[str]) -> dict[str, float]:
+def _wait_for_landing(settings: Settings, accepted: set[str]) -> dict[str, tuple[int, float]]:
     deadline = time.monotonic() + 180
     while True:
-        landed = _landing_times(settings)
+        landed = _landed(settings)
         if accepted <= set(landed):
             return landed
         if time.monotonic() > deadline:
