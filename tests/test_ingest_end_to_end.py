@@ -199,3 +199,19 @@ def test_sent_events_are_delivered_to_the_landing_store_exactly(
     # the file's events carry no forwarding headers: the ingest saw the sender's own address
     assert b"127.0.0.1" not in raw_bytes
     assert b'"source_ip_anonymized":"127.0.0.0"' in raw_bytes
+
+
+def test_generate_posts_its_traffic_to_the_ingest(live_ingest: tuple[Settings, str]) -> None:
+    settings, url = live_ingest
+    result = CliRunner().invoke(
+        cli,
+        ["generate", "--events", "300", "--seed", "5", "--http", url, "--workers", "1", "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    on_stream = stream_payloads(settings)
+    assert 0 < len(on_stream) <= 300
+    assert {payload["event_type"] for payload in on_stream} <= {
+        "page_view",
+        "chart_interaction",
+        "affiliate_click",
+    }

@@ -143,7 +143,13 @@ def generate(
             summary = _to_landing(config, worker_count, buffer_seconds, advance)
         else:
             summary = _to_http(
-                config, http or "", worker_count, concurrency, rate, api_key, advance
+                config,
+                http or "",
+                workers=worker_count,
+                concurrency=concurrency,
+                rate=rate,
+                api_key=api_key,
+                advance=advance,
             )
     if segments_out is not None:
         rows = _write_segments(config, segments_out)
