@@ -56,7 +56,7 @@ def gold_refresh(
         return dg.SkipReason("nothing arrived in bronze since the last successful run")
     if not plan.event_days:
         # the new loads hold no event (every line rejected): nothing to rebuild
-        record_consumed(settings, plan.loads, catalog=catalog)
+        record_consumed(settings, plan.loads, ledger_sequence=plan.ledger_sequence, catalog=catalog)
         return dg.SkipReason(f"{len(plan.loads)} new bronze load(s) hold no event")
     first, last = partition_range(plan, context.scheduled_execution_time)
     return dg.RunRequest(

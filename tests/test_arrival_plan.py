@@ -71,7 +71,7 @@ def test_arrivals_are_hours_whose_load_was_not_consumed(tmp_path: Path) -> None:
     plan = plan_arrivals(settings)
     assert list(plan.loads) == [(date(2026, 11, 20), "10")]
     assert (plan.event_days, plan.ingest_days) == ((date(2026, 11, 20),), (date(2026, 11, 20),))
-    record_consumed(settings, plan.loads)
+    record_consumed(settings, plan.loads, ledger_sequence=plan.ledger_sequence)
     assert plan_arrivals(settings).empty
 
     # a late object in the consumed hour reloads it: the hour arrives again, with both days

@@ -116,9 +116,15 @@ def _record_arrivals(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     if plan is None:
         return
     settings, catalog = lakehouse.settings(), lakehouse.catalog()
-    consumed = plan_arrivals(settings, catalog, ledger_snapshot=plan.ledger_snapshot).loads
-    record_consumed(settings, consumed, catalog=catalog, run_id=context.run_id)
-    context.log.info(f"arrival manifest: {len(consumed)} ingest hour load(s) consumed")
+    consumed = plan_arrivals(settings, catalog, ledger_snapshot=plan.ledger_snapshot)
+    record_consumed(
+        settings,
+        consumed.loads,
+        ledger_sequence=consumed.ledger_sequence,
+        catalog=catalog,
+        run_id=context.run_id,
+    )
+    context.log.info(f"arrival manifest: {len(consumed.loads)} ingest hour load(s) consumed")
 
 
 def _partition_filter(context: dg.AssetExecutionContext) -> Any:

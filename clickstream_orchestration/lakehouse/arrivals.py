@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import In, StartsWith
+from pyiceberg.expressions import BooleanExpression, In, StartsWith
 from pyiceberg.table import Table
 
 from clickstream_orchestration.lakehouse.catalog import open_catalog
@@ -42,6 +42,7 @@ from clickstream_orchestration.lakehouse.tables import (
     ARRIVALS,
     BRONZE,
     BRONZE_ARRIVALS,
+    BRONZE_LEDGER,
     INCREMENTAL_MANIFEST,
     LEDGER,
     MANIFEST,
@@ -62,6 +63,8 @@ class ArrivalPlan:
     """The hours that arrived since the last successful run, with the load to consume."""
     event_days: tuple[date, ...] = ()
     ingest_days: tuple[date, ...] = ()
+    ledger_sequence: int | None = None
+    """The ledger snapshot's sequence number, recorded with the consumed loads."""
 
     @property
     def empty(self) -> bool:
@@ -127,60 +130,112 @@ def plan_arrivals(
     if ledger_snapshot is None:
         snapshot = ledger.current_snapshot()
         ledger_snapshot = snapshot.snapshot_id if snapshot else None
-    loads = hour_loads(ledger, settings.landing_bronze_prefix + "/", ledger_snapshot)
-    # the index is kept complete (after a full build too), so planning never scans history
+    consumed, consumed_sequence = consumed_loads(catalog, settings)
+    prefix = settings.landing_bronze_prefix + "/"
+    loads = hour_loads(ledger, prefix, ledger_snapshot, after_sequence=consumed_sequence)
     arrivals = ensure_table(catalog, settings, ARRIVALS)
-    before = _scan(arrivals)
-    indexed = _indexed_loads(before)
-    stale_days = {hour[0] for hour, load in loads.items() if indexed.get(hour) != load}
-    if stale_days:
-        _index_days(catalog, settings, arrivals, sorted(stale_days), loads)
-    consumed = consumed_loads(catalog, settings)
+    before = index_arrivals(settings, loads, catalog=catalog)
     pending = {hour: load for hour, load in loads.items() if consumed.get(hour) != load}
+    sequence = ledger_sequence(ledger, ledger_snapshot)
     if not pending:
-        return ArrivalPlan(ledger_snapshot)
-    after = _scan(arrivals.refresh()) if stale_days else before
+        return ArrivalPlan(ledger_snapshot, ledger_sequence=sequence)
 
+    pending_days = sorted({hour[0] for hour in pending})
+    after = _scan(arrivals.refresh(), In("ingest_dt", _iso(pending_days)))
     event_days = _event_days(before, pending) | _event_days(after, pending)
-    by_event_day = defaultdict(set)
-    for row in after.select(["ingest_dt", "event_dt"]).to_pylist():
-        by_event_day[row["event_dt"]].add(row["ingest_dt"])
-    ingest_days = {ingest for day in event_days for ingest in by_event_day.get(day, ())}
+    holding = _scan(arrivals, In("event_dt", _iso(event_days))) if event_days else after
+    ingest_days = set(holding["ingest_dt"].to_pylist())
     return ArrivalPlan(
-        ledger_snapshot, pending, tuple(sorted(event_days)), tuple(sorted(ingest_days))
+        ledger_snapshot,
+        pending,
+        tuple(sorted(event_days)),
+        tuple(sorted(ingest_days)),
+        ledger_sequence=sequence,
     )
 
 
-def hour_loads(ledger: Table, prefix: str, snapshot_id: int | None) -> dict[Hour, datetime]:
-    """Each loaded ingest hour's newest load (ledger ``loaded_at``) of objects under ``prefix``."""
+def index_arrivals(
+    settings: Settings, loads: dict[Hour, datetime], *, catalog: Catalog | None = None
+) -> pa.Table:
+    """Index again the ingest days of every hour whose load the index does not describe yet;
+    returns the index rows of those loads' days as they were before."""
+    catalog = catalog or open_catalog(settings)
+    arrivals = ensure_table(catalog, settings, ARRIVALS)
+    days = sorted({hour[0] for hour in loads})
+    before = _scan(arrivals, In("ingest_dt", _iso(days or [date.min])))
+    indexed = _indexed_loads(before)
+    stale_days = {hour[0] for hour, load in loads.items() if indexed.get(hour) != load}
+    if stale_days:
+        known = indexed | loads
+        _index_days(catalog, settings, arrivals, sorted(stale_days), known)
+    return before
+
+
+def hour_loads(
+    ledger: Table, prefix: str, snapshot_id: int | None, *, after_sequence: int | None = None
+) -> dict[Hour, datetime]:
+    """Each loaded ingest hour's newest load (ledger ``loaded_at``) of objects under ``prefix``,
+    as of the ledger snapshot. With ``after_sequence``, only the ledger files committed after
+    that sequence number are read (the hours loaded since), so planning does not grow with the
+    history: every file at or below it was visible to a run that succeeded."""
     if snapshot_id is None:
         return {}
-    rows = ledger.scan(
-        row_filter=StartsWith("object_key", prefix),
-        selected_fields=("ingest_dt", "hour", "loaded_at"),
-        snapshot_id=snapshot_id,
-    ).to_arrow()
+    columns = ["object_key", "ingest_dt", "hour", "loaded_at"]
+    if after_sequence is None:
+        rows = ledger.scan(
+            row_filter=StartsWith("object_key", prefix),
+            selected_fields=tuple(columns),
+            snapshot_id=snapshot_id,
+        ).to_arrow()
+    else:
+        snapshot = ledger.snapshot_by_id(snapshot_id)
+        paths = [
+            entry.data_file.file_path
+            for manifest in (snapshot.manifests(ledger.io) if snapshot else [])
+            for entry in manifest.fetch_manifest_entry(ledger.io, discard_deleted=True)
+            if (entry.sequence_number or 0) > after_sequence
+        ]
+        tables = [
+            pq.read_table(ledger.io.new_input(path).open(), columns=columns) for path in paths
+        ]
+        rows = pa.concat_tables(tables) if tables else _ledger_schema(columns).empty_table()
+        rows = rows.filter(pc.starts_with(rows["object_key"], prefix))
     loads: dict[Hour, datetime] = {}
-    for row in rows.to_pylist():
+    for row in rows.select(columns[1:]).to_pylist():
         hour = (row["ingest_dt"], row["hour"])
         loads[hour] = max(loads.get(hour, row["loaded_at"]), row["loaded_at"])
     return loads
 
 
-def consumed_loads(catalog: Catalog, settings: Settings) -> dict[Hour, datetime]:
-    """The load of each ingest hour the last successful run consumed."""
+def _ledger_schema(columns: list[str]) -> pa.Schema:
+    return pa.schema([BRONZE_LEDGER.field(name) for name in columns])
+
+
+def ledger_sequence(ledger: Table, snapshot_id: int | None) -> int | None:
+    """The sequence number of a ledger snapshot (what a plan as of it has seen)."""
+    snapshot = ledger.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    return snapshot.sequence_number if snapshot else None
+
+
+def consumed_loads(catalog: Catalog, settings: Settings) -> tuple[dict[Hour, datetime], int | None]:
+    """The load of each ingest hour the last successful runs consumed, and the newest ledger
+    sequence number a successful run had seen."""
     rows = _scan(ensure_table(catalog, settings, MANIFEST)).to_pylist()
-    return {(row["ingest_dt"], row["hour"]): row["loaded_at"] for row in rows}
+    loads = {(row["ingest_dt"], row["hour"]): row["loaded_at"] for row in rows}
+    sequences = [row["ledger_sequence"] for row in rows if row["ledger_sequence"] is not None]
+    return loads, max(sequences, default=None)
 
 
 def record_consumed(
     settings: Settings,
     loads: dict[Hour, datetime],
     *,
+    ledger_sequence: int | None,
     catalog: Catalog | None = None,
     run_id: str | None = None,
 ) -> None:
-    """Record that a successful run consumed these loads (replacing the hours' entries)."""
+    """Record that a successful run consumed these loads (replacing the hours' entries), having
+    seen the ledger up to ``ledger_sequence``."""
     if not loads:
         return
     catalog = catalog or open_catalog(settings)
@@ -200,6 +255,7 @@ def record_consumed(
             "loaded_at": load,
             "processed_at": processed_at,
             "run_id": run_id,
+            "ledger_sequence": ledger_sequence,
         }
         for hour, load in sorted(loads.items())
     ]
@@ -209,14 +265,16 @@ def record_consumed(
         transaction.append(rows)
 
 
-def current_loads(settings: Settings, catalog: Catalog | None = None) -> dict[Hour, datetime]:
-    """Every loaded hour's newest load, as the ledger says now."""
+def current_loads(
+    settings: Settings, catalog: Catalog | None = None
+) -> tuple[dict[Hour, datetime], int | None]:
+    """Every loaded hour's newest load, as the ledger says now, and the ledger's sequence."""
     catalog = catalog or open_catalog(settings)
     ledger = ensure_table(catalog, settings, LEDGER)
     snapshot = ledger.current_snapshot()
-    return hour_loads(
-        ledger, settings.landing_bronze_prefix + "/", snapshot.snapshot_id if snapshot else None
-    )
+    snapshot_id = snapshot.snapshot_id if snapshot else None
+    loads = hour_loads(ledger, settings.landing_bronze_prefix + "/", snapshot_id)
+    return loads, ledger_sequence(ledger, snapshot_id)
 
 
 def _index_days(
@@ -287,13 +345,20 @@ def _event_days(index: pa.Table, hours: Iterable[Hour]) -> set[date]:
     }
 
 
+def _iso(days: Iterable[date]) -> set[str]:
+    return {day.isoformat() for day in days}
+
+
 def _days_filter(days: list[date]) -> In:
-    return In("ingest_dt", {day.isoformat() for day in days})
+    return In("ingest_dt", _iso(days))
 
 
-def _scan(table: Table, days: list[date] | None = None) -> pa.Table:
+def _scan(table: Table, row_filter: BooleanExpression | list[date] | None = None) -> pa.Table:
+    """The table's rows matching ``row_filter`` (ingest days, or an expression; None: all)."""
     if table.current_snapshot() is None:
         return pa.Table.from_pylist([], schema=table.schema().as_arrow())
-    if days is None:
+    if row_filter is None:
         return table.scan().to_arrow()
-    return table.scan(row_filter=_days_filter(days)).to_arrow()
+    if isinstance(row_filter, list):
+        row_filter = _days_filter(row_filter)
+    return table.scan(row_filter=row_filter).to_arrow()

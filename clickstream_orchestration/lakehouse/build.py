@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from clickstream_orchestration.lakehouse.arrivals import (
     ArrivalPlan,
     current_loads,
+    index_arrivals,
     plan_arrivals,
     record_consumed,
 )
@@ -83,7 +84,9 @@ def build_lake(
     started = time.perf_counter()
     catalog = open_catalog(settings)
     changes = load_segment_changes(settings, catalog=catalog)
-    loads = current_loads(settings, catalog) if window is None and select is None else {}
+    loads, sequence = (
+        current_loads(settings, catalog) if window is None and not select else ({}, None)
+    )
     args = ["build" if run_tests else "run"]
     if select:
         args += ["--select", select]
@@ -95,7 +98,9 @@ def build_lake(
         capture=capture,
         in_process=in_process,
     )
-    record_consumed(settings, loads, catalog=catalog)
+    if loads:
+        index_arrivals(settings, loads, catalog=catalog)
+        record_consumed(settings, loads, ledger_sequence=sequence, catalog=catalog)
     return BuildResult(segment_changes=changes, seconds=time.perf_counter() - started)
 
 
@@ -128,5 +133,11 @@ def build_arrivals(
             capture=capture,
             in_process=in_process,
         )
-    record_consumed(settings, plan.loads, catalog=catalog, run_id=run_id)
+    record_consumed(
+        settings,
+        plan.loads,
+        ledger_sequence=plan.ledger_sequence,
+        catalog=catalog,
+        run_id=run_id,
+    )
     return ArrivalBuild(plan, result)

@@ -139,6 +139,7 @@ INCREMENTAL_MANIFEST = pa.schema(
         ("loaded_at", _TS),  # the hour's load the run consumed
         ("processed_at", _TS),
         ("run_id", _TEXT),
+        ("ledger_sequence", pa.int64()),  # the ledger snapshot the run's plan had seen
     ]
 )
 
@@ -199,9 +200,15 @@ def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table
     namespace = settings.lake_namespace
     identifier = f"{namespace}.{spec.name}"
     try:
-        return with_lake_properties(catalog.load_table(identifier))
+        table = with_lake_properties(catalog.load_table(identifier))
     except NoSuchTableError:
         pass
+    else:
+        if set(spec.schema.names) - {field.name for field in table.schema().fields}:
+            with table.update_schema() as update:  # columns added since the table was made
+                update.union_by_name(spec.schema)
+            table = table.refresh()
+        return table
     location = table_location(settings, namespace, spec.name)
     transaction = catalog.create_table_transaction(
         identifier, schema=spec.schema, location=location, properties=TABLE_PROPERTIES
