@@ -214,14 +214,21 @@ def _history_lake(
     return settings, hours[-1]
 
 
-def _increments_with_history(landing_home: Path, days_of_history: int) -> tuple[float, float]:
-    """Median times, on a lake holding ``days_of_history`` days, of the last hour's increment
-    and of the late hour's (events 1 hour to ``LATE_DAYS`` days late)."""
+def _increments_with_history(landing_home: Path) -> dict[int, tuple[float, float]]:
+    """Median times, per ``HISTORY_STEPS`` lake, of the last hour's increment and of the late
+    hour's (events 1 hour to ``LATE_DAYS`` days late). The lakes take turns run after run, so
+    a change in the machine's load during the benchmark reaches every lake alike."""
     late_hour = _late_hour(landing_home)
-    settings, last = _history_lake(landing_home, days_of_history, late_hour)
-    hourly = statistics.median(_increment_seconds(settings, last) for _ in range(INCREMENT_RUNS))
-    late = statistics.median(_increment_seconds(settings, late_hour) for _ in range(INCREMENT_RUNS))
-    return hourly, late
+    lakes = {days: _history_lake(landing_home, days, late_hour) for days in HISTORY_STEPS}
+    times: dict[int, tuple[list[float], list[float]]] = {days: ([], []) for days in lakes}
+    for _ in range(INCREMENT_RUNS):
+        for days, (settings, last) in lakes.items():
+            times[days][0].append(_increment_seconds(settings, last))
+            times[days][1].append(_increment_seconds(settings, late_hour))
+    return {
+        days: (statistics.median(hourly), statistics.median(late))
+        for days, (hourly, late) in times.items()
+    }
 
 
 HISTORY_STEPS = (1, 7, HISTORY_DAYS)
@@ -229,7 +236,7 @@ HISTORY_STEPS = (1, 7, HISTORY_DAYS)
 
 def _incremental(report: Report) -> None:
     landing_home = _landing(HISTORY_EVENTS_PER_DAY * HISTORY_DAYS, HISTORY_DAYS)
-    seconds = {days: _increments_with_history(landing_home, days) for days in HISTORY_STEPS}
+    seconds = _increments_with_history(landing_home)
     late_note = ", ".join(f"{days} d" for days in LATE_DAYS)
     per_day = f"{HISTORY_EVENTS_PER_DAY:,} events/day"
     for kind, label in enumerate(
