@@ -45,7 +45,15 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
         console.print("[red]the demo runs on the local default; unset CLICKSTREAM_ENV[/red]")
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # stop the stack on SIGTERM as on Ctrl-C
-    _reset_local_state(settings, console)
+    foreign = _reset_local_state(settings, console)
+    if foreign:
+        console.print(
+            f"[red]{foreign} answers but belongs to another local home: the demo needs a fresh "
+            "stream of its own. Stop it there (`clickstream local down`) or give this home other "
+            "ports (CLICKSTREAM_LOCAL_AWS__PORT, CLICKSTREAM_LOCAL_AWS__KINESIS_PORT)[/red]",
+            highlight=False,
+        )
+        return 2
     start = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), clock(), UTC)
     config = TrafficConfig(events=events, seed=seed, start=start, days=1)
 
@@ -168,8 +176,14 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _reset_local_state(settings: Settings, console: Console) -> None:
-    LocalAws(settings).down()  # a fresh stream: the demo's counts must not include older traffic
+def _reset_local_state(settings: Settings, console: Console) -> str | None:
+    """Empty this home's stream, landing, checkpoints and lake; returns the endpoint of a local
+    server that still answers (another home's), if any."""
+    aws = LocalAws(settings)
+    aws.down()  # a fresh stream: the demo's counts must not include older traffic
+    for server in aws.servers:
+        if server.answers():
+            return server.endpoint
     for directory in (
         settings.local_stream_dir,
         settings.landing_dir,
@@ -182,6 +196,7 @@ def _reset_local_state(settings: Settings, console: Console) -> None:
             shutil.rmtree(directory)
     (settings.home / "catalog.db").unlink(missing_ok=True)
     console.print(f"local home: {settings.home} (stream, landing, checkpoints and lake emptied)")
+    return None
 
 
 def _count_lines(store: LandingStore, prefix: str) -> int:

@@ -78,3 +78,24 @@ def test_demo_refuses_to_run_against_aws(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "local default" in result.stdout
     assert not (tmp_path / "home" / "landing").exists()
+
+
+def test_demo_refuses_the_servers_of_another_home(tmp_path: Path) -> None:
+    from aws_fixtures import local_settings, process_environment
+
+    from streaming.local_aws import local_aws_running
+
+    owner = local_settings(tmp_path / "owner")
+    with local_aws_running(owner):
+        environment = process_environment(local_settings(tmp_path / "demo", owner.local_aws))
+        result = subprocess.run(
+            [BIN / "clickstream", "demo", "--events", "10"],
+            env=environment | {"COLUMNS": "200"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "belongs to another local home" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

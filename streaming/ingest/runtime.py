@@ -39,7 +39,11 @@ class ResourcesUnavailableError(RuntimeError):
 
 def check_resources(settings: Settings) -> None:
     """Fail early, and say what to do, when the stream or the DLQ is missing."""
-    where = settings.aws_endpoint_url or f"AWS {settings.region}"
+    where = (
+        f"{settings.kinesis_endpoint_url} and {settings.aws_endpoint_url}"
+        if settings.env == "local"
+        else f"AWS {settings.region}"
+    )
     hint = " (start it with `clickstream local up`)" if settings.env == "local" else ""
     try:
         client(settings, "kinesis").describe_stream_summary(StreamName=settings.stream_name)
