@@ -2,8 +2,8 @@
 
 * ``python -m bench`` (``make bench``, a few minutes): the quick set, written to ``latest.*``;
 * ``python -m bench --full`` (``make bench-full``): the scaling runs too (1 M / 10 M / 30 M
-  events, hourly increments with 1, 7 and 30 days of history), written to ``full.*`` with the
-  plot ``scaling.png``;
+  events, hourly increments, ordinary and late, with 1, 7 and 40 days of history), written to
+  ``full.*`` with the plot ``scaling.png``;
 * ``python -m bench delivery`` runs only the named benchmarks (results in ``latest-delivery.*``);
   ``python -m bench ingest-slowloris`` measures slow clients against the ingest.
 
