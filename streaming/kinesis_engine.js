@@ -10,7 +10,8 @@ if (!host || !port || !path) {
   process.exit(2)
 }
 
-const server = kinesalite({ path, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 50 })
+// No account-wide shard limit worth emulating locally: every test or demo stage has a stream of its own.
+const server = kinesalite({ path, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 })
 server.listen(Number(port), host, () => {
   console.log(`local Kinesis listening on http://${host}:${port}, records in ${path}`)
 })

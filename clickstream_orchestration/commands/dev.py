@@ -42,6 +42,9 @@ def dev(
         str(port),
     ]
     signal.signal(signal.SIGTERM, _interrupt)
+    # Started as a background job, this process inherits SIGINT ignored, and so would dagster
+    # dev, which then never stops; a handler of our own is reset to the default in children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if not stack:
         raise typer.Exit(_run_until_interrupted(dagster))
 
