@@ -1,5 +1,5 @@
 """Ingest throughput: the core alone, the HTTP server with the sink excluded, and end to end
-through a local Kinesis (moto).
+through the local Kinesis engine.
 
 The core figure is single-process, single-thread: parse, validate (jsonschema-rs), consent,
 enrich and serialize each generator event, against the reference Python ``jsonschema``
@@ -237,7 +237,7 @@ def http_runs(server: Server, bodies: list[tuple[bytes, int]], runs: int) -> Htt
     )
 
 
-# --- end to end through moto ------------------------------------------------------------------
+# --- end to end through the local stream ---------------------------------------------------------
 
 
 @contextmanager
@@ -356,7 +356,7 @@ def run(report: Report, *, runs: int = 3, http: bool = True) -> None:
         rate, p50, p99, accepted, landed = end_to_end(home, e2e_lines, runs)
         report.add(
             Row(
-                "HTTP /v1/batch end to end into local Kinesis (moto)",
+                "HTTP /v1/batch end to end into the local Kinesis engine",
                 rate,
                 "events/s",
                 note=f"{accepted:,} accepted, {landed:,} read back from the stream; "

@@ -1,6 +1,6 @@
 """Latency through the local stack: event accepted -> landed, and -> gold.
 
-The local endpoint (moto) runs a 2-shard stream; the ingest server (uvicorn, Kinesis producer)
+The local Kinesis engine runs a 2-shard stream; the ingest server (uvicorn, Kinesis producer)
 runs in a subprocess; delivery (our Firehose equivalent) runs in this process with a short
 buffer. A client sends generated events at a stated rate (batches of ``BATCH`` events every
 ``1 / (RATE / BATCH)`` seconds); an event counts as accepted when its batch's response arrives.
@@ -144,7 +144,7 @@ def run(report: Report, *, runs: int = 1) -> None:
 
     setup = (
         f"{median('events'):,.0f} events accepted at {median('send_rate'):,.0f} events/s "
-        f"(target {RATE}/s, batches of {BATCH}); local moto stream, 2 shards"
+        f"(target {RATE}/s, batches of {BATCH}); local stream engine, 2 shards"
     )
     report.add(
         Row(

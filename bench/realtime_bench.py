@@ -1,7 +1,7 @@
 """Real-time latency: an event accepted by the HTTP ingest → visible in an ``rt.*`` mart.
 
-The local stack runs as separate processes, as ``make dev`` runs it: the local AWS endpoint
-(moto), the ingest server writing to its Kinesis stream, and the real-time consumer
+The local stack runs as separate processes, as ``make dev`` runs it: the local AWS servers
+(the Kinesis engine, moto), the ingest server writing to the stream, and the real-time consumer
 (``python -m streaming.realtime``, default refresh). This process sends client events at a
 steady rate through ``POST /v1/batch`` (one session per request, so each request's events
 are identifiable in ``rt.events`` by their session id) and notes when each request was
