@@ -1,8 +1,19 @@
-"""The ``clickstream`` command line."""
+"""The ``clickstream`` command line.
+
+Every failure ends as one line on stderr and an exit code: 2 for a wrong argument or setting,
+1 for a failure of what the command works on; ``clickstream --debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, NoReturn
+
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from clickstream_orchestration.commands.config import show_config
 from clickstream_orchestration.commands.deliver import deliver
@@ -17,6 +28,7 @@ from clickstream_orchestration.commands.local import local_app
 from clickstream_orchestration.commands.query import query
 from clickstream_orchestration.commands.rt import rt_app
 from clickstream_orchestration.commands.send import send
+from clickstream_orchestration.errors import as_command_error, one_line
 
 app = typer.Typer(
     name="clickstream",
@@ -45,14 +57,62 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(rt_app, name="rt")
 
 
+@dataclass
+class _Invocation:
+    debug: bool = False
+
+
+_invocation = _Invocation()
+
+
 @app.callback()
-def _prepare() -> None:
+def _prepare(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of a failure.")
+    ] = False,
+) -> None:
     """Every command runs with the local home prepared and telemetry off."""
     from clickstream_orchestration.home import prepare_home
     from streaming.settings import get_settings
 
+    _invocation.debug = debug
     prepare_home(get_settings())
 
 
+def run(args: Sequence[str] | None = None) -> int:
+    """Run the command line; the exit code, every failure reported in one line on stderr."""
+    try:
+        code = app(args=args, standalone_mode=False)
+    except NoArgsIsHelpError as error:  # the help is shown already
+        return error.exit_code
+    except ClickException as error:
+        _report(_usage_message(error))
+        return error.exit_code
+    except typer.Abort:
+        return 130
+    except Exception as error:
+        failure = as_command_error(error)
+        if _invocation.debug:
+            traceback.print_exception(error)
+        _report(str(failure))
+        return failure.exit_code
+    return code if isinstance(code, int) else 0
+
+
+def main() -> NoReturn:
+    sys.exit(run())
+
+
+def _usage_message(error: ClickException) -> str:
+    context = getattr(error, "ctx", None)
+    hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+    return error.format_message() + hint
+
+
+def _report(message: str) -> None:
+    sys.stdout.flush()
+    print(f"error: {one_line(message)}", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    app()
+    main()

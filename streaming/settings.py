@@ -170,6 +170,8 @@ class Settings(BaseSettings):
     lake_namespace: str = "lake"
     mart_namespace: str = "mart"
     iceberg_catalog_name: str = "clickstream"
+    docs_port: int = Field(default=8580, ge=1, le=65535)
+    """Port of the dbt docs site ``clickstream docs`` serves on 127.0.0.1."""
 
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
@@ -363,6 +365,10 @@ class Settings(BaseSettings):
     @property
     def ingest_url(self) -> str:
         return f"http://{self.ingest.host}:{self.ingest.port}"
+
+    @property
+    def docs_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.docs_port}"
 
     @cached_property
     def hmac_key(self) -> bytes:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from clickstream_orchestration.errors import CommandError, UsageError, first_line
+
+if TYPE_CHECKING:
+    from streaming.settings import Settings
 
 lake_app = typer.Typer(
     help="Load bronze and build the silver and gold tables.", no_args_is_help=True
@@ -20,27 +25,30 @@ def load(
     ] = None,
 ) -> None:
     """Load landed objects into bronze and quarantine, hour by hour (re-runs are no-ops)."""
-    from datetime import UTC, datetime
-
-    from rich.console import Console
-
     from clickstream_orchestration.lakehouse.bronze_load import load_hour
-    from clickstream_orchestration.lakehouse.build import load_landed_hours
+    from clickstream_orchestration.lakehouse.build import landed_hours
+    from clickstream_orchestration.lakehouse.catalog import open_catalog
+    from streaming.landing import landing_store
     from streaming.settings import get_settings
 
+    chosen = None if hour is None else parse_hour(hour)
     settings = get_settings()
-    console = Console()
-    if hour is not None:
-        moment = datetime.fromisoformat(hour if len(hour) > 13 else hour + ":00").replace(
-            tzinfo=UTC
+    store = landing_store(settings)
+    hours = [chosen] if chosen else landed_hours(settings, store)
+    if not hours:
+        typer.echo(
+            f"nothing has landed in {_landing(settings)} yet: post events to the ingest, "
+            "or `clickstream generate --landing`",
+            err=True,
         )
-        results = [load_hour(settings, moment)]
-    else:
-        results = load_landed_hours(settings)
-    for bronze, quarantine in results:
+        return
+    typer.echo(f"loading {len(hours)} ingest hour(s) from {_landing(settings)}", err=True)
+    catalog = open_catalog(settings)
+    for moment in hours:
+        bronze, quarantine = load_hour(settings, moment, catalog=catalog, store=store)
         state = "unchanged" if bronze.skipped else f"{bronze.loaded_rows:,} rows"
         rejected = bronze.quarantined_rows + quarantine.loaded_rows + quarantine.quarantined_rows
-        console.print(
+        typer.echo(
             f"{bronze.hour}: bronze {state} from {bronze.objects} object(s), "
             f"{rejected:,} to quarantine"
         )
@@ -59,31 +67,70 @@ def build(
     skip_tests: Annotated[bool, typer.Option(help="dbt run instead of dbt build.")] = False,
 ) -> None:
     """Build silver and gold with dbt (and run its tests), for a window of event dates or all."""
-    from rich.console import Console
-
     from clickstream_orchestration.lakehouse.build import build_lake
     from clickstream_orchestration.lakehouse.dbt_project import DbtError, Window
     from streaming.settings import get_settings
 
     if (min_date is None) != (max_date is None):
-        raise typer.BadParameter("give both --min-date and --max-date, or neither")
-    window = (
-        Window(date.fromisoformat(min_date), date.fromisoformat(max_date))
-        if min_date and max_date
-        else None
+        raise UsageError("give both --min-date and --max-date, or neither")
+    window = None
+    if min_date and max_date:
+        first, last = parse_date(min_date, "--min-date"), parse_date(max_date, "--max-date")
+        if first > last:
+            raise UsageError(f"--min-date {first} is after --max-date {last}")
+        window = Window(first, last)
+    settings = get_settings()
+    _require_bronze(settings)
+    scope = f"event dates {window.min_date} to {window.max_date}" if window else "every date"
+    typer.echo(
+        f"dbt {'run' if skip_tests else 'build'} of silver and gold, {scope}; dbt reports "
+        "each model as it finishes",
+        err=True,
     )
-    console = Console()
     try:
         result = build_lake(
-            get_settings(),
+            settings,
             window=window,
             full_refresh=full_refresh,
             select=select,
             run_tests=not skip_tests,
         )
     except DbtError as error:
-        console.print(f"[red]{error}[/red]", highlight=False)
-        raise typer.Exit(1) from None
-    console.print(
+        raise CommandError(f"{first_line(str(error))}: dbt's output above says why") from error
+    typer.echo(
         f"built in {result.seconds:.1f} s ({result.segment_changes:,} segment changes loaded)"
     )
+
+
+def parse_hour(text: str) -> datetime:
+    """``2026-11-01T05`` (or a full ISO date-time within that hour) as that UTC hour."""
+    try:
+        moment = datetime.fromisoformat(text if len(text) > 13 else text + ":00")
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an hour like 2026-11-01T05 (UTC)", param_hint="--hour"
+        ) from None
+    return moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+
+
+def parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date like 2026-11-01", param_hint=option
+        ) from None
+
+
+def _landing(settings: Settings) -> str:
+    return str(settings.landing_dir) if settings.env == "local" else "the bronze bucket"
+
+
+def _require_bronze(settings: Settings) -> None:
+    from clickstream_orchestration.lakehouse.catalog import open_catalog
+
+    if not open_catalog(settings).table_exists((settings.lake_namespace, "bronze_events")):
+        raise CommandError(
+            f"nothing to build: {settings.lake_namespace}.bronze_events does not exist yet; "
+            "load the landed events first with `clickstream lake load`"
+        )

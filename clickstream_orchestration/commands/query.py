@@ -6,9 +6,21 @@ import csv
 import enum
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from clickstream_orchestration.errors import CommandError, UsageError
+
+if TYPE_CHECKING:
+    from clickstream_orchestration.lakehouse.query import QueryError
+    from streaming.settings import Settings
+
+FILL_THE_LAKE = (
+    "fill it with `clickstream demo`, or `clickstream generate --landing`, "
+    "`clickstream lake load` and `clickstream lake build`"
+)
+ENGINE_INTERNALS = ("sqlite_", "duckdb_", "pg_", "information_schema")
 
 
 class OutputFormat(enum.StrEnum):
@@ -18,29 +30,41 @@ class OutputFormat(enum.StrEnum):
 
 
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL to run; tables are lake.*, mart.* and rt.*.")],
+    sql: Annotated[
+        str | None, typer.Argument(help="SQL to run; tables are lake.*, mart.* and rt.*.")
+    ] = None,
     output: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", help="table, json (one object per line) or csv."),
     ] = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Rows shown in table format.", min=1)] = 50,
+    tables: Annotated[
+        bool, typer.Option("--tables", help="List the lake's tables and their rows instead.")
+    ] = False,
 ) -> None:
-    """Run SQL against the lake's Iceberg tables (and the real-time rt.* marts); print it."""
+    """Run SQL against the lake's Iceberg tables (and the real-time rt.* marts); print it.
+
+    Rows wider than the terminal are shown one block per row.
+    """
     from rich.console import Console
-    from rich.table import Table
 
     from clickstream_orchestration.lakehouse.query import QueryError
     from clickstream_orchestration.lakehouse.query import query as run_query
+    from clickstream_orchestration.tabular import print_rows
     from streaming.settings import get_settings
 
+    if (sql is None) == (not tables):
+        raise UsageError("give either SQL to run or --tables")
     settings = get_settings()
     if settings.env != "local":
-        raise typer.BadParameter("the query console runs on the local lake; use Athena on aws")
+        raise UsageError("the query console runs on the local lake; use Athena on aws")
+    if tables:
+        _list_tables(settings)
+        return
     try:
-        result = run_query(settings, sql)
+        result = run_query(settings, sql or "")
     except QueryError as error:
-        Console(stderr=True).print(f"[red]query failed:[/red] {error}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _failure(settings, error) from error
     rows = result.to_pylist()
     if output is OutputFormat.json:
         for row in rows:
@@ -50,12 +74,45 @@ def query(
         writer.writerow(result.column_names)
         writer.writerows([row[name] for name in result.column_names] for row in rows)
     else:
-        table = Table(*result.column_names)
-        for row in rows[:limit]:
-            table.add_row(*("" if value is None else str(value) for value in row.values()))
         console = Console()
-        console.print(table)
+        print_rows(console, result.column_names, [list(row.values()) for row in rows[:limit]])
         shown = min(limit, len(rows))
         console.print(
             f"{len(rows)} row(s)" + (f", first {shown} shown" if shown < len(rows) else "")
         )
+
+
+def _list_tables(settings: Settings) -> None:
+    from clickstream_orchestration.lake_tables import lake_tables
+
+    found = lake_tables(settings)
+    if not found:
+        typer.echo(f"the lake has no tables yet: {FILL_THE_LAKE}", err=True)
+        return
+    width = max(len(table.name) for table in found)
+    for table in found:
+        rows = "?" if table.rows is None else f"{table.rows:,}"
+        typer.echo(f"{table.name:<{width}}  {rows:>12} rows")
+
+
+def _failure(settings: Settings, error: QueryError) -> CommandError:
+    from clickstream_orchestration.lake_tables import lake_tables
+
+    if not lake_tables(settings):
+        return CommandError(f"the lake is empty, it has no tables yet: {FILL_THE_LAKE}")
+    message = engine_message(str(error))
+    hint = " (`clickstream query --tables` lists them)" if "Catalog Error" in message else ""
+    return UsageError(f"query failed: {message}{hint}")
+
+
+def engine_message(text: str) -> str:
+    """DuckDB's error without the echo of the SQL and without suggestions of its own tables."""
+    kept = []
+    for line in text.splitlines():
+        if line.startswith("LINE "):
+            break
+        if line.startswith("Did you mean") and any(name in line for name in ENGINE_INTERNALS):
+            continue
+        if line.strip():
+            kept.append(line.strip())
+    return " ".join(kept)
