@@ -32,7 +32,7 @@ from clickstream_orchestration.partitions import ARRIVAL_PLAN, EVENT_DAYS, days_
 from clickstream_orchestration.resources import LakehouseResource
 from streaming.settings import Settings, get_settings
 
-DOCS_URL = "http://127.0.0.1:8580"
+DOCS_URL = get_settings().docs_url
 UNPARTITIONED_TAG = "unpartitioned"
 _SOURCES = {"bronze_events": BRONZE_EVENTS, "user_segment_changes": USER_SEGMENT_CHANGES}
 
