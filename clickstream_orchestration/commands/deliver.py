@@ -8,6 +8,8 @@ from typing import Annotated
 import orjson
 import typer
 
+from clickstream_orchestration.errors import CommandError
+
 
 def deliver(
     once: Annotated[
@@ -51,6 +53,5 @@ def deliver(
     try:
         report = delivery.run(once=once, handle_signals=True)
     except DeliveryError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from error
+        raise CommandError(str(error)) from error
     typer.echo(orjson.dumps(report.as_dict()).decode())

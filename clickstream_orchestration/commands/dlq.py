@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from clickstream_orchestration.errors import CommandError
+
 
 def replay(
     *,
@@ -27,8 +29,7 @@ def replay(
     try:
         check_resources(settings)
     except ResourcesUnavailableError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise CommandError(str(error)) from error
     dlq = DeadLetterQueue.named(client(settings, "sqs"), settings.dlq_name)
     producer = kinesis_producer(settings, with_dead_letters=False)
     try:

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from clickstream_orchestration.errors import CommandError
+
 
 def serve(
     *,
@@ -21,8 +23,7 @@ def serve(
     try:
         check_resources(settings)
     except ResourcesUnavailableError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise CommandError(str(error)) from error
     typer.echo(
         f"ingest on http://{host or settings.ingest.host}:{port or settings.ingest.port} "
         f"-> stream {settings.stream_name}, dead letters {settings.dlq_name}",

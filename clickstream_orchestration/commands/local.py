@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from clickstream_orchestration.errors import CommandError, UsageError
+
 if TYPE_CHECKING:
     from streaming.local_aws import LocalAws, Status
     from streaming.settings import Settings
@@ -23,7 +25,7 @@ def _local_aws() -> LocalAws:
     try:
         return LocalAws(get_settings())
     except LocalAwsError as error:
-        raise typer.BadParameter(str(error)) from error
+        raise UsageError(str(error)) from error
 
 
 @local_app.command("up")
@@ -39,8 +41,7 @@ def up() -> None:
     try:
         status = local.up()
     except LocalAwsError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from error
+        raise CommandError(str(error)) from error
     typer.echo(("reusing" if was_up else "started") + f" {_describe(status)}")
 
 
@@ -65,7 +66,10 @@ def status() -> None:
     current = local.status()
     typer.echo(_describe(current))
     if not current.answering:
-        raise typer.Exit(1)
+        raise CommandError(
+            "the local AWS servers are not all up: `clickstream local up` starts them, "
+            "`make dev` the whole local stack"
+        )
 
 
 def _describe(status: Status) -> str:

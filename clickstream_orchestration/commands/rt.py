@@ -10,6 +10,8 @@ from typing import Annotated
 import orjson
 import typer
 
+from clickstream_orchestration.errors import CommandError
+
 rt_app = typer.Typer(help="The real-time minute marts (rt.*).", no_args_is_help=True)
 
 
@@ -47,8 +49,7 @@ def consume(
             settings, once=once, handle_signals=True, refresh_seconds=refresh_seconds
         )
     except ConsumerError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from error
+        raise CommandError(str(error)) from error
     typer.echo(orjson.dumps(report.as_dict()).decode())
 
 
@@ -76,8 +77,7 @@ def top(
     try:
         frame = read_frame(settings, anchor=anchor.value, pages=pages)  # type: ignore[arg-type]
     except RealtimeUnavailableError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
+        raise CommandError(str(error)) from error
     if once:
         console.print(render(frame))
         return

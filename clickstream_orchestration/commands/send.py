@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from clickstream_orchestration.errors import CommandError, UsageError
+
 
 def send(
     file: Annotated[
@@ -41,15 +43,20 @@ def send(
     )
     from rich.table import Table
 
-    from streaming.generator.sinks.http import send_file
+    from streaming.generator.sinks.http import HttpReport, check_reachable, send_file
     from streaming.settings import get_settings
 
     if not file.is_file():
         raise typer.BadParameter(f"{file} is not a file", param_hint="FILE")
     target = url or get_settings().ingest_url
+    try:
+        check_reachable(target)
+    except ValueError as error:
+        raise UsageError(f"--url: {error}") from error
     console = Console(stderr=True)
     with file.open("rb") as handle:
         total = sum(1 for line in handle if line.strip())
+    typer.echo(f"sending {total:,} events from {file} to {target}", err=True)
     progress = Progress(
         TextColumn("sending"),
         BarColumn(),
@@ -62,8 +69,9 @@ def send(
     )
     with progress, file.open("rb") as lines:
         task = progress.add_task("events", total=total)
+        report = HttpReport()
         try:
-            report = send_file(
+            send_file(
                 lines,
                 target,
                 batch_size=batch_size,
@@ -71,6 +79,7 @@ def send(
                 rate=rate,
                 api_key=api_key,
                 progress=lambda done: progress.advance(task, done),
+                report=report,
             )
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="FILE") from None
@@ -84,4 +93,7 @@ def send(
         table.add_row(f"HTTP {status}", f"{count:,} requests")
     Console().print(table)
     if report.http_errors:
-        raise typer.Exit(1)
+        raise CommandError(
+            f"{report.failed_events:,} of {report.events_sent:,} events were not taken in, "
+            f"the last because of: {report.last_error}"
+        )

@@ -8,10 +8,12 @@ country travel in the headers a CDN would add. Re-sends go out as requests of th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import httpx
 import orjson
@@ -22,7 +24,9 @@ from streaming.generator.slices import GeneratedEvent
 from streaming.generator.summary import GenerationSummary, Tally
 
 Progress = Callable[[int], None]
+Sleep = Callable[[float], Awaitable[None]]
 BATCH_PATH = "/v1/batch"
+LIVE_PATH = "/livez"
 MAX_BATCH_EVENTS = 500
 FLUSH_INTERVAL_MS = 5000
 SESSION_FLUSH_MS = 30 * 60 * 1000
@@ -53,6 +57,8 @@ class HttpReport:
     """Requests answered with a status >= 400, or not answered at all."""
     failed_events: int = 0
     status_counts: dict[int, int] = field(default_factory=dict)
+    last_error: str = ""
+    """Why the last failed request failed: the transport's error, or the HTTP status."""
 
     def as_sink(self) -> dict[str, int]:
         sink = {name: value for name, value in vars(self).items() if isinstance(value, int)}
@@ -115,22 +121,84 @@ def request_body(batch: Batch) -> bytes:
     return orjson.dumps({"events": [event.payload for event in batch.events]})
 
 
-class _Pacer:
+class IngestUnreachableError(ConnectionError):
+    """No server answers at the ingest's address."""
+
+
+def check_reachable(
+    url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+) -> None:
+    """Raise :class:`IngestUnreachableError` unless a server answers at ``url`` (whatever it
+    answers), and ``ValueError`` for a URL that cannot be requested."""
+    try:
+        with httpx.Client(timeout=timeout, transport=transport) as client:
+            client.get(url.rstrip("/") + LIVE_PATH)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+        raise ValueError(f"{url!r} is not an http:// or https:// URL") from error
+    except httpx.TransportError as error:
+        raise IngestUnreachableError(
+            f"no ingest answers at {url}: {_transport_failure(error)}"
+        ) from error
+
+
+class Pacer(Protocol):
+    def delay(self, batch: Batch) -> float:
+        """Seconds to hold ``batch`` back before sending it."""
+        ...
+
+
+class RatePacer:
     """Holds requests back so that no more than ``rate`` events per second go out."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
         self.released = 0
 
-    async def wait_for(self, events: int) -> None:
-        if not self.rate:
-            return
+    def delay(self, batch: Batch) -> float:
         due = self.started + self.released / self.rate
-        self.released += events
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        self.released += len(batch.events)
+        return due - self.clock()
+
+
+class WallClockPacer:
+    """Sends each request when the wall clock reaches the arrival of its last event, as the
+    client would: traffic whose arrivals lie ahead goes out live."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    def delay(self, batch: Batch) -> float:
+        return max(event.arrival_ms for event in batch.events) / 1000 - self.clock()
+
+
+async def _pause(seconds: float, sleep: Sleep, stopping: asyncio.Event) -> None:
+    """``sleep(seconds)``, cut short when ``stopping`` is set."""
+    sleeper = asyncio.ensure_future(sleep(seconds))
+    stopper = asyncio.ensure_future(stopping.wait())
+    _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stopping: asyncio.Event, enabled: bool) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stopping`` (no new request goes out) for the block."""
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        yield
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
 
 
 async def post_batches(
@@ -139,21 +207,32 @@ async def post_batches(
     *,
     concurrency: int = 8,
     rate: float | None = None,
+    pacer: Pacer | None = None,
     api_key: str | None = None,
     timeout: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
     progress: Progress | None = None,
+    report: HttpReport | None = None,
+    stop_on_signals: bool = False,
+    sleep: Sleep = asyncio.sleep,
 ) -> HttpReport:
     """Send every batch, at most ``concurrency`` at a time. ``requests`` yields groups of
     batches (one slice each); it is pulled in a thread so that generating traffic does not
     stall the requests in flight. ``progress`` is called with the events of each answered
-    request."""
+    request.
+
+    ``pacer`` holds each request back (default: at most ``rate`` events per second, when
+    given). With ``stop_on_signals``, SIGINT or SIGTERM stop sending: the requests in flight
+    are answered, and the report counts what was sent.
+    """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-    report = HttpReport()
+    report = report if report is not None else HttpReport()
     endpoint = url.rstrip("/") + BATCH_PATH
     slots = asyncio.Semaphore(concurrency)
-    pacer = _Pacer(rate)
+    if pacer is None and rate:
+        pacer = RatePacer(rate)
+    stopping = asyncio.Event()
     in_flight: set[asyncio.Task[None]] = set()
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
 
@@ -162,9 +241,10 @@ async def post_batches(
                 response = await client.post(
                     endpoint, content=request_body(batch), headers=request_headers(batch, api_key)
                 )
-            except httpx.HTTPError:
+            except httpx.HTTPError as error:
                 report.http_errors += 1
                 report.failed_events += len(batch.events)
+                report.last_error = _transport_failure(error)
             else:
                 _record_answer(report, response, len(batch.events))
             finally:
@@ -172,18 +252,31 @@ async def post_batches(
                 if progress is not None:
                     progress(len(batch.events))
 
-        while (group := await asyncio.to_thread(next, requests, None)) is not None:
-            for batch in group:
-                await slots.acquire()
-                await pacer.wait_for(len(batch.events))
-                report.requests += 1
-                report.events_sent += len(batch.events)
-                task = asyncio.create_task(send(batch))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-        if in_flight:
-            await asyncio.gather(*in_flight)
+        with _stopped_by_signals(stopping, stop_on_signals):
+            while not stopping.is_set():
+                group = await asyncio.to_thread(next, requests, None)
+                if group is None:
+                    break
+                for batch in group:
+                    await slots.acquire()
+                    delay = pacer.delay(batch) if pacer is not None else 0.0
+                    if delay > 0:
+                        await _pause(delay, sleep, stopping)
+                    if stopping.is_set():
+                        slots.release()
+                        break
+                    report.requests += 1
+                    report.events_sent += len(batch.events)
+                    task = asyncio.create_task(send(batch))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+            if in_flight:
+                await asyncio.gather(*in_flight)
     return report
+
+
+def _transport_failure(error: httpx.HTTPError) -> str:
+    return str(error) or type(error).__name__
 
 
 def _record_answer(report: HttpReport, response: httpx.Response, events: int) -> None:
@@ -192,6 +285,7 @@ def _record_answer(report: HttpReport, response: httpx.Response, events: int) ->
     if status >= 400:
         report.http_errors += 1
         report.failed_events += events
+        report.last_error = f"HTTP {status}"
     counts = _answer_counts(response)
     if counts is not None:
         report.accepted += counts["accepted"]
@@ -232,13 +326,19 @@ def send_http(
     workers: int = 1,
     concurrency: int = 8,
     rate: float | None = None,
+    pacer: Pacer | None = None,
     api_key: str | None = None,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     flush_ms: int = FLUSH_INTERVAL_MS,
+    report: HttpReport | None = None,
+    stop_on_signals: bool = False,
+    sleep: Sleep = asyncio.sleep,
 ) -> GenerationSummary:
     """Generate the run and post it to the ingest at ``url``; a client's events within
-    ``flush_ms`` of event time share a request."""
+    ``flush_ms`` of event time share a request. With a :class:`WallClockPacer` the run goes
+    out live: each request when its events arrive. The other arguments are
+    :func:`post_batches`'."""
     tally = Tally()
 
     def requests() -> Iterator[list[Batch]]:
@@ -255,8 +355,12 @@ def send_http(
             requests(),
             concurrency=concurrency,
             rate=rate,
+            pacer=pacer,
             api_key=api_key,
             transport=transport,
+            report=report,
+            stop_on_signals=stop_on_signals,
+            sleep=sleep,
         )
     )
     return GenerationSummary.from_tally(config, tally, report.as_sink())
@@ -302,6 +406,7 @@ def send_file(
     api_key: str | None = None,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    report: HttpReport | None = None,
 ) -> HttpReport:
     """Replay JSONL client events (``clickstream generate --out``) through the ingest API.
     With ``api_key`` every request carries it (the events count as server-side)."""
@@ -318,5 +423,6 @@ def send_file(
             api_key=api_key,
             transport=transport,
             progress=progress,
+            report=report,
         )
     )
