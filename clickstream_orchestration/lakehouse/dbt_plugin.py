@@ -1,28 +1,32 @@
 """dbt-duckdb plugin: Iceberg tables in, Iceberg tables out, on the local catalog.
 
 On connection it loads DuckDB's Iceberg extension and exposes every catalog table as a
-``<namespace>.<table>`` view (dbt sources and refs read these). The ``lake_table``
-materialization writes a model's rows as partitioned Parquet and calls :meth:`Plugin.store`,
-which commits them into the Iceberg table and records its new metadata location for the view.
+``<namespace>.<table>`` view (dbt sources and refs read these). Write-audit-publish: the
+``lake_table`` materialization stages a model (:meth:`Plugin.store` with action ``stage``,
+before it writes the Parquet files), dbt's tests check the staged rows, and the invocation's
+``on-run-end`` hook (action ``publish``) commits into Iceberg only the staged tables whose
+blocking tests passed.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.adapters.duckdb.utils import TargetConfig
 
+from clickstream_orchestration.lakehouse.audit import NodeResult
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.lakehouse.engine import attach_catalog_views, load_extensions
-from clickstream_orchestration.lakehouse.iceberg_writer import Rewrite, commit_files
+from clickstream_orchestration.lakehouse.publish import publish_staged, record_committed
+from clickstream_orchestration.lakehouse.staging import (
+    StagedTable,
+    discard_leftovers,
+    record_staged,
+    rewrite_from_spec,
+)
 from streaming.settings import Settings
-
-
-def pointer_path(settings: Settings, schema: str, table: str) -> Path:
-    return settings.duckdb_dir / "pointers" / f"{schema}.{table}"
 
 
 class Plugin(BasePlugin):
@@ -38,25 +42,34 @@ class Plugin(BasePlugin):
         attach_catalog_views(conn, self._catalog)
 
     def store(self, target_config: TargetConfig) -> None:
+        options = target_config.config
+        action = options.get("action")
+        if action == "stage":
+            self._stage(target_config)
+        elif action == "publish":
+            publish_staged(
+                self._catalog,
+                self._settings,
+                options["invocation_id"],
+                [NodeResult.from_dict(result) for result in options["results"]],
+                options["upstream"],
+            )
+        else:
+            raise ValueError(f"unknown iceberg plugin action {action!r}")
+
+    def _stage(self, target_config: TargetConfig) -> None:
+        """Record the staged table, clear what interrupted invocations left for it, and point
+        its pointer file at its committed metadata (for the staged view)."""
         relation = target_config.relation
         options = target_config.config
-        files_dir = Path(target_config.location.path)
-        if options.get("action") == "prepare":
-            files_dir.mkdir(parents=True, exist_ok=True)
-            return
-        rewrite = options.get("rewrite")
-        table = commit_files(
-            self._catalog,
-            self._settings,
-            f"{relation.schema}.{relation.identifier}",
-            files_dir,
-            partition_by=options.get("partitioned_by") or [],
-            rewrite=Rewrite(
-                rewrite["column"], tuple(date.fromisoformat(day) for day in rewrite["days"])
-            )
-            if rewrite
-            else None,
+        staged = StagedTable(
+            invocation_id=options["invocation_id"],
+            unique_id=options["unique_id"],
+            identifier=f"{relation.schema}.{relation.identifier}",
+            files_dir=Path(target_config.location.path),
+            partitioned_by=tuple(options.get("partitioned_by") or ()),
+            rewrite=rewrite_from_spec(options.get("rewrite")),
         )
-        pointer = pointer_path(self._settings, relation.schema, relation.identifier)
-        pointer.parent.mkdir(parents=True, exist_ok=True)
-        pointer.write_text(table.metadata_location)
+        discard_leftovers(self._catalog, self._settings, staged.identifier, staged.invocation_id)
+        record_staged(self._settings, staged)
+        record_committed(self._catalog, self._settings, staged.identifier)

@@ -1,10 +1,14 @@
 {#-
-  lake_table (local target): the model's rows become an Iceberg table in the local catalog.
+  lake_table (local target): the model's rows are staged, audited, then published into an
+  Iceberg table in the local catalog (write-audit-publish).
 
   DuckDB writes the query's rows as Parquet, one folder per partition value, under the table's
-  warehouse folder; the `iceberg` plugin commits them (deleting the partitions this run
-  rewrites, adding the new files, in one Iceberg transaction); the relation dbt sees is a
-  view over the table's new snapshot. A run with event days (vars event_days or
+  warehouse folder (a folder per invocation); the `iceberg` plugin records them as staged.
+  Nothing is committed here: the relation dbt sees for the rest of the invocation (downstream
+  models, tests) is a view over the staged result, the committed rows outside the partitions
+  this run rewrites plus the staged files. At the end of the invocation
+  `publish_staged_tables` (macros/publication.sql) commits the staged tables whose blocking
+  tests passed and discards the others. A run with event days (vars event_days or
   min_date/max_date, see macros/window.sql) replaces only the partitions of those days
   widened by the model's `rewrite_widen_days`; a full build replaces everything.
 -#}
@@ -20,7 +24,9 @@
 
   {{ run_hooks(pre_hooks) }}
 
-  {% do adapter.store_relation('iceberg', this, [], files_dir, 'parquet', {'action': 'prepare'}) %}
+  {% do adapter.store_relation('iceberg', this, [], files_dir, 'parquet', {
+        'action': 'stage', 'invocation_id': invocation_id, 'unique_id': model.unique_id,
+        'partitioned_by': partitioned_by, 'rewrite': rewrite}) %}
   {% call statement('write_schema') -%}
     copy (select * from (
       {{ sql }}
@@ -37,19 +43,15 @@
   {%- endcall %}
   {%- set row_count = run_query("select count(*) from read_parquet('" ~ files_dir ~ "/**/*.parquet')").columns[0].values()[0] -%}
 
-  {% do adapter.store_relation('iceberg', this, [], files_dir, 'parquet',
-        {'action': 'commit', 'partitioned_by': partitioned_by, 'rewrite': rewrite}) %}
-
-  {%- set pointer = env_var('CLICKSTREAM_HOME') ~ '/duckdb/pointers/' ~ this.schema ~ '.' ~ this.identifier -%}
-  {%- set metadata_location = run_query("select trim(content) from read_text('" ~ pointer ~ "')").columns[0].values()[0] -%}
   {% call statement('main') -%}
     create schema if not exists {{ this.schema }};
     create or replace view {{ target_relation }} as
-      select * from iceberg_scan('{{ metadata_location }}')
+      {{ staged_rows(this, files_dir, rewrite) }}
   {%- endcall %}
 
   {{ run_hooks(post_hooks) }}
   {% do adapter.commit() %}
-  {% do store_result('main', response='OK ' ~ row_count ~ (' rewrote ' ~ rewrite['days'] | length ~ ' day(s)' if rewrite else ' full')) %}
+  {% do store_result('main', response='OK ' ~ row_count ~ ' staged, '
+        ~ ('rewriting ' ~ rewrite['days'] | length ~ ' day(s)' if rewrite else 'full')) %}
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
