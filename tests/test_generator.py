@@ -253,12 +253,14 @@ def test_the_cli_output_is_byte_identical_across_runs_and_worker_counts(tmp_path
     assert other_seed != one_worker
     assert other_seed.count(b"\n") == 30_000
 
+    today = datetime.now(UTC).date().isoformat()
     without_start = tmp_path / "default-start.jsonl"
     result = runner.invoke(
-        app, ["--events", "30000", "--seed", "7", "--out", str(without_start), "--quiet"]
+        app, ["--events", "300", "--seed", "7", "--out", str(without_start), "--quiet"]
     )
     assert result.exit_code == 0, result.output
-    assert without_start.read_bytes() == one_worker  # the default start is fixed, not the clock
+    today_start = run("today.jsonl", "--events", "300", "--start", today)
+    assert without_start.read_bytes() == today_start  # the default start is today, midnight UTC
 
     rejected = runner.invoke(app, ["--events", "10", "--out", "-", "--landing"])
     assert rejected.exit_code == 2

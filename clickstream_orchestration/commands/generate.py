@@ -11,13 +11,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clickstream_orchestration.errors import CommandError, UsageError
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from streaming.generator import GenerationSummary, TrafficConfig
+    from streaming.generator.sinks.http import HttpReport
 
 STDOUT = "-"
-DEFAULT_START = "2026-11-01"
+NOW = "now"
+TODAY = "today"
 
 
 def generate(
@@ -25,13 +29,16 @@ def generate(
     events: Annotated[int, typer.Option(help="Exact number of events to emit.", min=0)] = 200_000,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same bytes.")] = 7,
     start: Annotated[
-        str | None,
+        str,
         typer.Option(
-            help="Start of the traffic, ISO date or date-time (UTC unless an offset is given). "
-            f"Default: {DEFAULT_START} (fixed, so a seed alone determines the bytes).",
+            help="Start of the traffic: 'today' (midnight UTC, so a day of traffic lands in "
+            "the current day), 'now', or an ISO date or date-time (UTC unless an offset is "
+            "given). The same seed and start give the same bytes.",
         ),
+    ] = TODAY,
+    days: Annotated[
+        float | None, typer.Option(help="Length of the traffic in days [default: 1].")
     ] = None,
-    days: Annotated[float, typer.Option(help="Length of the traffic in days.")] = 1.0,
     out: Annotated[
         str | None,
         typer.Option("--out", help="Write client events as JSONL to this path ('-' for stdout)."),
@@ -86,7 +93,13 @@ def generate(
         int, typer.Option(help="Requests in flight at once for --http.", min=1)
     ] = 8,
     rate: Annotated[
-        float | None, typer.Option(help="At most this many events per second for --http.")
+        float | None,
+        typer.Option(
+            help="Events per second for --http: with --start now a live stream, each request "
+            "sent when its events happen on the wall clock, until --events are sent or Ctrl-C; "
+            "otherwise at most this many.",
+            min=0.001,
+        ),
     ] = None,
     api_key: Annotated[
         str | None,
@@ -112,6 +125,11 @@ def generate(
             + (f" (got {', '.join(chosen)})" if chosen else ""),
             param_hint="--out / --landing / --http",
         )
+    if rate is not None and http is None:
+        raise UsageError("--rate paces --http only")
+    live = http is not None and rate is not None and start == NOW
+    if live and days is not None:
+        raise UsageError("a live stream (--start now --rate) lasts --events / --rate: drop --days")
     from rich.console import Console
 
     from streaming.generator import TrafficConfig
@@ -122,7 +140,7 @@ def generate(
             events=events,
             seed=seed,
             start=parse_start(start),
-            days=days,
+            days=1.0 if days is None else days,
             consent_off_share=consent_off_share,
             bot_share=bot_share,
             duplicate_share=duplicate_share,
@@ -132,9 +150,19 @@ def generate(
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    if http is not None:
+        _check_ingest(http)
+    if live:
+        _stream_live(config, http or "", rate=rate or 0.0, concurrency=concurrency, api_key=api_key)
+        return
     console = Console(stderr=True)
     show_progress = not quiet and out != STDOUT
     worker_count = workers or default_workers()
+    if show_progress:
+        console.print(
+            f"generating {config.events:,} events from {config.start:%Y-%m-%d %H:%M} UTC over "
+            f"{config.days:g} day(s) with {worker_count} worker(s)"
+        )
 
     with _progress(console, config.events, show_progress) as advance:
         if out is not None:
@@ -158,19 +186,28 @@ def generate(
         summary.write_json(summary_json)
     if not quiet:
         console.print(summary.table())
+    if summary.sink.get("http_errors"):
+        raise CommandError(
+            f"{summary.sink['failed_events']:,} of {summary.sink['events_sent']:,} events were "
+            "not taken in by the ingest (see the table)"
+        )
 
 
-def parse_start(text: str | None) -> datetime:
-    """An ISO date or date-time as an aware UTC datetime (naive means UTC). The default is a
-    fixed date, never the clock, so the same seed gives the same bytes on any day."""
-    text = text or DEFAULT_START
+def parse_start(text: str, now: datetime | None = None) -> datetime:
+    """``now``, ``today`` (midnight UTC) or an ISO date or date-time, as an aware UTC datetime
+    (naive means UTC)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    if text == NOW:
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    if text == TODAY:
+        return datetime.combine(now.date(), time(), tzinfo=UTC)
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(
-            f"{text!r} is not an ISO date or date-time", param_hint="--start"
+            f"{text!r} is not 'now', 'today' or an ISO date or date-time", param_hint="--start"
         ) from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
@@ -273,6 +310,49 @@ def _to_http(
         rate=rate,
         api_key=api_key,
         progress=advance,
+    )
+
+
+def _check_ingest(url: str) -> None:
+    from streaming.generator.sinks.http import check_reachable
+
+    try:
+        check_reachable(url)
+    except ValueError as error:
+        raise UsageError(f"--http: {error}") from error
+
+
+def _stream_live(
+    config: TrafficConfig, url: str, *, rate: float, concurrency: int, api_key: str | None
+) -> None:
+    """Send the traffic as it happens; one line on stderr when it starts and when it stops."""
+    import time as clock
+
+    from streaming.generator.live import send_live
+    from streaming.generator.sinks.http import HttpReport
+
+    typer.echo(
+        f"streaming {config.events:,} events to {url} at {rate:g}/s from "
+        f"{config.start:%H:%M:%S} UTC on (Ctrl-C stops)",
+        err=True,
+    )
+    began = clock.monotonic()
+    report = HttpReport()
+    send_live(config, url, rate=rate, concurrency=concurrency, api_key=api_key, report=report)
+    typer.echo(_live_summary(report, config.events, clock.monotonic() - began), err=True)
+    if report.http_errors:
+        raise CommandError(
+            f"{report.failed_events:,} events were not taken in, the last because of: "
+            f"{report.last_error}"
+        )
+
+
+def _live_summary(report: HttpReport, planned: int, seconds: float) -> str:
+    stopped = "" if report.events_sent >= planned else f" (stopped before {planned:,})"
+    return (
+        f"sent {report.events_sent:,} events{stopped} in {seconds:,.0f} s: "
+        f"{report.accepted:,} accepted, {report.rejected:,} rejected, "
+        f"{report.discarded:,} discarded, {report.failed_events:,} failed"
     )
 
 

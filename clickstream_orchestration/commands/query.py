@@ -98,11 +98,12 @@ def _list_tables(settings: Settings) -> None:
 def _failure(settings: Settings, error: QueryError) -> CommandError:
     from clickstream_orchestration.lake_tables import lake_tables
 
+    message = engine_message(str(error))
+    if not message.startswith("Catalog Error"):
+        return UsageError(f"query failed: {message}")
     if not lake_tables(settings):
         return CommandError(f"the lake is empty, it has no tables yet: {FILL_THE_LAKE}")
-    message = engine_message(str(error))
-    hint = " (`clickstream query --tables` lists them)" if "Catalog Error" in message else ""
-    return UsageError(f"query failed: {message}{hint}")
+    return UsageError(f"query failed: {message} (`clickstream query --tables` lists the tables)")
 
 
 def engine_message(text: str) -> str:
