@@ -23,7 +23,7 @@ help:
 	@echo "make demo   run the main job on the local default"
 	@echo "make test   lint and run the test suite"
 	@echo "make dev    local stack + Dagster UI on http://127.0.0.1:3000 (sensors, schedules on)"
-	@echo "make docs   dbt docs for analysts on http://127.0.0.1:8580"
+	@echo "make docs   dbt docs for analysts on http://127.0.0.1:8580 (CLICKSTREAM_DOCS_PORT)"
 	@echo "make bench  benchmarks against goals and peers (quick, a few minutes)"
 	@echo "make bench-full  the scaling runs too (1 M / 10 M / 30 M events; about an hour)"
 	@echo "make lint   ruff check and format check"
