@@ -42,7 +42,7 @@ def table_metadata(
         metadata["iceberg/snapshot_id"] = dg.MetadataValue.text(str(snapshot.snapshot_id))
     if partition_filter is not None:
         scan = table.scan(row_filter=partition_filter, limit=PREVIEW_ROWS)
-        metadata["partition_row_count"] = dg.MetadataValue.int(
+        metadata["dagster/partition_row_count"] = dg.MetadataValue.int(
             table.scan(row_filter=partition_filter).count()
         )
     else:

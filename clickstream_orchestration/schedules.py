@@ -1,39 +1,79 @@
-"""Schedules: the hourly arrival-driven silver/gold refresh and the daily Iceberg maintenance.
+"""Schedules: the silver/gold refresh of stale event days and the daily Iceberg maintenance.
 
-The refresh is driven by what arrived in bronze since the last successful run (the arrival
-manifest, ``lakehouse/arrivals.py``): it rebuilds exactly the event days those arrivals fall
-on, however old, and the sessions around them, as one run per layer. The run's partition range
-spans those days (with the sessions' day either side), so Dagster records the days it rebuilt.
+Each tick of the refresh turns what arrived in bronze since the last tick (the arrival plan,
+``lakehouse/arrivals.py``) into queued event days, however old (``lakehouse/rebuild_queue.py``),
+then requests one run per queued day that no run is rebuilding yet. A day leaves the queue when
+its run succeeds, so a day whose run failed is retried by the next tick, and a bad day blocks
+only its own gold. Runs of the lake queue one at a time (the ``clickstream/writes`` tag).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import dagster as dg
 
-from clickstream_orchestration.checks.window import RANGE_END, RANGE_START
-from clickstream_orchestration.jobs import lake_refresh_job, maintenance_job
-from clickstream_orchestration.lakehouse.arrivals import ArrivalPlan, plan_arrivals, record_consumed
-from clickstream_orchestration.partitions import ARRIVAL_PLAN, EVENT_DAYS, day_key
+from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, lake_refresh_job, maintenance_job
+from clickstream_orchestration.lakehouse.arrivals import (
+    encode_rebuild,
+    ingest_days_holding,
+    plan_arrivals,
+    record_consumed,
+)
+from clickstream_orchestration.lakehouse.dbt_project import EventDays
+from clickstream_orchestration.lakehouse.rebuild_queue import enqueue, queued_days
+from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, day_key
 from clickstream_orchestration.resources import LakehouseResource
 from streaming.settings import get_settings
 
 _ORCHESTRATION = get_settings().orchestration
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
-def partition_range(plan: ArrivalPlan, now: datetime) -> tuple[str, str]:
-    """The event-day partitions (first, last) a run of the plan rewrites: its event days and
-    the session partitions a day either side, within the partitions that exist."""
-    first_partition = EVENT_DAYS.start.date()
-    last_partition = max(now.astimezone(UTC).date(), first_partition)  # today's, still filling
+def days_in_flight(instance: dg.DagsterInstance) -> set[str]:
+    """Event-day partitions a queued or running lake refresh is rebuilding."""
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=lake_refresh_job.name, statuses=IN_FLIGHT)
+    )
+    return {
+        key
+        for record in records
+        if (key := record.dagster_run.tags.get("dagster/partition")) is not None
+    }
 
-    def clamp(day: date) -> date:
-        return min(max(day, first_partition), last_partition)
 
-    first = clamp(min(plan.event_days) - timedelta(days=1))
-    last = clamp(max(plan.event_days) + timedelta(days=1))
-    return day_key(first), day_key(last)
+def rebuild_requests(
+    queued: dict[date, datetime],
+    ingest_days: dict[date, tuple[date, ...]],
+    in_flight: set[str],
+    tick: datetime,
+) -> tuple[list[dg.RunRequest], list[date]]:
+    """One run request per queued day (newest first, so today's gold comes first), none for a
+    day already being rebuilt; and the queued days outside the event-day partitions."""
+    requests, outside = [], []
+    for day in sorted(queued, reverse=True):
+        key = day_key(day)
+        if not EVENT_DAYS.has_partition_key(key):
+            outside.append(day)
+            continue
+        if key in in_flight:
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{key}@{tick:%Y-%m-%dT%H:%M}",
+                partition_key=key,
+                tags={
+                    REBUILD: encode_rebuild(EventDays((day,), ingest_days.get(day, ()))),
+                    REQUESTED_UP_TO: queued[day].isoformat(),
+                },
+            )
+        )
+    return requests, sorted(outside)
 
 
 @dg.schedule(
@@ -42,27 +82,43 @@ def partition_range(plan: ArrivalPlan, now: datetime) -> tuple[str, str]:
     execution_timezone="UTC",
     job=lake_refresh_job,
     description=(
-        "Hourly: silver and gold for the event days of everything that arrived in bronze since "
-        "the last successful run (any age), in one run over those days."
+        "Silver and gold for every stale event day: the days of what arrived in bronze since "
+        "the last tick (any age) and the days whose last rebuild failed, one run per day."
     ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def gold_refresh(
     context: dg.ScheduleEvaluationContext, lakehouse: LakehouseResource
-) -> dg.RunRequest | dg.SkipReason:
+) -> dg.SkipReason | list[dg.RunRequest]:
+    if context.instance.get_latest_materialization_event(SILVER_USER_SEGMENTS) is None:
+        return dg.SkipReason(
+            "waiting for the first segments build (the landing sensor requests it)"
+        )
     settings, catalog = lakehouse.settings(), lakehouse.catalog()
     plan = plan_arrivals(settings, catalog)
-    if plan.empty:
-        return dg.SkipReason("nothing arrived in bronze since the last successful run")
-    if not plan.event_days:
-        # the new loads hold no event (every line rejected): nothing to rebuild
+    if plan.event_days:
+        enqueue(settings, plan.event_days, reason="arrivals", catalog=catalog)
+    if not plan.empty:
+        # the arrivals now live on as queued days: queued first, so a crash between the two
+        # plans them again rather than losing them
         record_consumed(settings, plan.loads, ledger_sequence=plan.ledger_sequence, catalog=catalog)
-        return dg.SkipReason(f"{len(plan.loads)} new bronze load(s) hold no event")
-    first, last = partition_range(plan, context.scheduled_execution_time)
-    return dg.RunRequest(
-        run_key=f"gold_refresh:{plan.ledger_snapshot}",
-        tags={RANGE_START: first, RANGE_END: last, ARRIVAL_PLAN: plan.encode()},
+    queued = queued_days(settings, catalog)
+    if not queued:
+        return dg.SkipReason("no stale event day: nothing arrived since the last tick")
+    ingest_days = {day: ingest_days_holding(settings, (day,), catalog) for day in queued}
+    tick = context.scheduled_execution_time or datetime.now().astimezone()
+    requests, outside = rebuild_requests(
+        queued, ingest_days, days_in_flight(context.instance), tick
     )
+    if outside:
+        context.log.warning(
+            f"{len(outside)} stale event day(s) precede the first event-day partition "
+            f"({EVENT_DAYS.start:%Y-%m-%d}), e.g. {outside[0]}: set "
+            "CLICKSTREAM_ORCHESTRATION__START_DATE earlier and reload the code location"
+        )
+    if not requests:
+        return dg.SkipReason(f"{len(queued)} stale day(s), each already being rebuilt")
+    return requests
 
 
 maintenance_schedule = dg.ScheduleDefinition(

@@ -17,7 +17,8 @@ from datetime import datetime
 
 import dagster as dg
 
-from clickstream_orchestration.jobs import bronze_job, segments_job
+from clickstream_orchestration.assets.landing import LANDED_OBJECTS
+from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, bronze_job, segments_job
 from clickstream_orchestration.lakehouse.build import hour_of_key
 from clickstream_orchestration.lakehouse.reference_load import SEGMENTS_PREFIX
 from clickstream_orchestration.partitions import INGEST_HOURS, hour_key
@@ -62,7 +63,8 @@ def _run_key(kind: str, partition: str | None, keys: list[str]) -> str:
     description=(
         "Requests the bronze hour partitions that received new landing objects (a late "
         "object re-requests its hour under a new run key), and the segments refresh when the "
-        "reference feed lands."
+        "reference feed lands (and once on a fresh home, so gold never waits for a feed); "
+        "each tick's arrivals are recorded as observations of the landed objects."
     ),
     jobs=[bronze_job, segments_job],
     minimum_interval_seconds=get_settings().orchestration.sensor_interval_seconds,
@@ -116,4 +118,38 @@ def landing_sensor(
         requests.append(
             dg.RunRequest(run_key=_run_key("segments", None, segments), job_name=segments_job.name)
         )
-    return dg.SensorResult(run_requests=requests, cursor=cursor.advance(listed, lag).dump())
+    elif context.instance.get_latest_materialization_event(SILVER_USER_SEGMENTS) is None:
+        # gold joins the segments: build them (empty) before any feed exists
+        requests.append(dg.RunRequest(run_key="segments:first", job_name=segments_job.name))
+    observations = [landing_observation(new, by_hour)] if new else []
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=cursor.advance(listed, lag).dump(),
+        asset_events=observations,
+    )
+
+
+def landing_observation(
+    new: list[LandedObject], by_hour: dict[datetime, list[str]]
+) -> dg.AssetObservation:
+    """What this tick saw land: objects, bytes and the newest arrival, per ingest hour."""
+    sizes = {item.key: item.size for item in new}
+    newest = max(item.last_modified for item in new)
+    table = "\n".join(
+        ["| ingest hour (UTC) | new objects | bytes |", "|---|---:|---:|"]
+        + [
+            f"| {hour:%Y-%m-%d %H}:00 | {len(keys):,} | {sum(sizes[key] for key in keys):,} |"
+            for hour, keys in sorted(by_hour.items())
+        ]
+    )
+    return dg.AssetObservation(
+        asset_key=LANDED_OBJECTS,
+        metadata={
+            "new_objects": dg.MetadataValue.int(len(new)),
+            "new_bytes": dg.MetadataValue.int(sum(sizes.values())),
+            "newest_object_at": dg.MetadataValue.timestamp(newest),
+            "hours": dg.MetadataValue.md(table),
+            # freshness: the newest object seen is the asset's last update
+            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(newest),
+        },
+    )

@@ -13,9 +13,10 @@ S3.
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +39,10 @@ class LandingStore(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def list(self, prefix: str = "") -> Iterator[LandedObject]: ...
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names one level below ``prefix`` (a key prefix ending in '/'), sorted."""
+        ...
 
 
 class LocalLandingStore:
@@ -63,6 +68,12 @@ class LocalLandingStore:
                     path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime
                 )
 
+    def folders(self, prefix: str) -> list[str]:
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        return sorted(path.name for path in base.iterdir() if path.is_dir())
+
 
 class S3LandingStore:
     """The landing bucket itself (a single ``put_object`` is atomic on S3)."""
@@ -84,6 +95,15 @@ class S3LandingStore:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 yield LandedObject(item["Key"], item["Size"], item["LastModified"].timestamp())
+
+    def folders(self, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        names = [
+            common["Prefix"][len(prefix) :].rstrip("/")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            for common in page.get("CommonPrefixes", [])
+        ]
+        return sorted(names)
 
 
 def landing_store(settings: Settings, s3_client: Any = None) -> LandingStore:
@@ -175,3 +195,21 @@ def quarantine_record(
         "payload_bytes": len(raw_payload),
         "payload_truncated": len(raw_payload) > payload_cap,
     }
+
+
+_INGEST_DAY_FOLDER = re.compile(r"ingest_dt=(\d{4}-\d{2}-\d{2})")
+
+
+def first_ingest_day(settings: Settings, store: LandingStore) -> date | None:
+    """The first ingest date anything landed under (bronze or quarantine), from the folder
+    layout alone: a handful of listings, however many objects there are."""
+    bronze = settings.landing_bronze_prefix + "/"
+    parents = [bronze + name + "/" for name in store.folders(bronze)]
+    parents.append(settings.landing_quarantine_prefix + "/")
+    days = [
+        date.fromisoformat(match[1])
+        for parent in parents
+        for name in store.folders(parent)
+        if (match := _INGEST_DAY_FOLDER.fullmatch(name))
+    ]
+    return min(days, default=None)

@@ -104,8 +104,9 @@ class LocalAwsSettings(BaseModel):
 class OrchestrationSettings(BaseModel):
     """How Dagster drives the lake: partitions, the landing sensor, schedules, maintenance."""
 
-    start_date: date = date(2026, 10, 1)
-    """First hour/day partition of the bronze and dbt assets."""
+    start_date: date | None = None
+    """First ingest day of the bronze and dbt partitions; unset, the first day anything
+    landed (today on an empty landing store), read when the code location loads."""
     sensor_interval_seconds: int = Field(default=30, ge=5)
     sensor_lag_seconds: int = Field(default=300, ge=0)
     """Objects whose last-modified time is this close to the newest one seen are remembered by

@@ -11,16 +11,19 @@ import dagster as dg
 import pytest
 
 from clickstream_orchestration.lakehouse.arrivals import (
-    ArrivalPlan,
     decode_days,
+    decode_rebuild,
     encode_days,
+    encode_rebuild,
     plan_arrivals,
     record_consumed,
 )
 from clickstream_orchestration.lakehouse.bronze_load import load_hour
-from clickstream_orchestration.partitions import EVENT_DAYS
+from clickstream_orchestration.lakehouse.dbt_project import EventDays
+from clickstream_orchestration.lakehouse.rebuild_queue import enqueue, mark_built, queued_days
+from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO
 from clickstream_orchestration.resources import LakehouseResource
-from clickstream_orchestration.schedules import gold_refresh, partition_range
+from clickstream_orchestration.schedules import gold_refresh, rebuild_requests
 from streaming.landing import bronze_key, landing_store
 from streaming.settings import Settings
 from tests.landed_events import Landing, event
@@ -33,33 +36,58 @@ def test_days_travel_as_ranges() -> None:
     assert decode_days("") == ()
 
 
-def test_a_plan_survives_its_run_tag() -> None:
-    plan = ArrivalPlan(
-        42,
-        {(date(2026, 11, 20), "13"): datetime(2026, 11, 20, 13, 5)},
-        event_days=(date(2026, 10, 11), date(2026, 11, 20)),
-        ingest_days=(date(2026, 10, 11), date(2026, 10, 12), date(2026, 11, 20)),
+def test_a_rebuild_survives_its_run_tag() -> None:
+    rebuild = EventDays(
+        (date(2026, 10, 11),), (date(2026, 10, 11), date(2026, 10, 12), date(2026, 11, 20))
     )
-    decoded = ArrivalPlan.decode(plan.encode())
-    assert (decoded.ledger_snapshot, decoded.event_days, decoded.ingest_days) == (
-        42,
-        plan.event_days,
-        plan.ingest_days,
-    )
-    assert decoded.rebuild().as_vars() == {
-        "event_days": ["2026-10-11", "2026-11-20"],
+    decoded = decode_rebuild(encode_rebuild(rebuild))
+    assert decoded == rebuild
+    assert decoded.as_vars() == {
+        "event_days": ["2026-10-11"],
         "ingest_days": ["2026-10-11", "2026-10-12", "2026-11-20"],
     }
 
 
-def test_the_partition_range_spans_the_sessions_and_stays_within_the_partitions() -> None:
-    plan = ArrivalPlan(1, event_days=(date(2026, 11, 10), date(2026, 11, 20)))
-    now = datetime(2026, 11, 20, 14, 15, tzinfo=UTC)
-    assert partition_range(plan, now) == ("2026-11-09", "2026-11-20")
+def test_one_request_per_stale_day_newest_first_none_for_a_day_in_flight() -> None:
+    tick = datetime(2026, 11, 20, 14, 15, tzinfo=UTC)
+    queued = {
+        date(2026, 11, 10): datetime(2026, 11, 20, 13, 15),
+        date(2026, 11, 19): datetime(2026, 11, 20, 14, 15),
+        date(2026, 11, 20): datetime(2026, 11, 20, 14, 15),
+    }
     before_the_start = EVENT_DAYS.start.date().replace(year=2019)
-    old = ArrivalPlan(1, event_days=(before_the_start,))
-    first = EVENT_DAYS.start.strftime("%Y-%m-%d")
-    assert partition_range(old, now) == (first, first)
+    queued[before_the_start] = datetime(2026, 11, 20, 14, 15)
+    holding = {date(2026, 11, 10): (date(2026, 11, 10), date(2026, 11, 20))}
+    requests, outside = rebuild_requests(queued, holding, {"2026-11-19"}, tick)
+    assert [request.partition_key for request in requests] == ["2026-11-20", "2026-11-10"]
+    assert outside == [before_the_start]
+    old = requests[1]
+    assert decode_rebuild(old.tags[REBUILD]) == EventDays(
+        (date(2026, 11, 10),), (date(2026, 11, 10), date(2026, 11, 20))
+    )
+    assert old.tags[REQUESTED_UP_TO] == "2026-11-20T13:15:00"
+    # the next tick retries a day whose run failed: a new run key
+    again, _ = rebuild_requests(queued, holding, set(), tick.replace(hour=15))
+    assert {request.run_key for request in again}.isdisjoint(r.run_key for r in requests)
+
+
+def test_a_day_leaves_the_queue_only_for_the_requests_its_run_saw(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    day, other = date(2026, 11, 19), date(2026, 11, 20)
+    enqueue(settings, [day, other], reason="arrivals", now=datetime(2026, 11, 20, 13, 0))
+    enqueue(settings, [day], reason="arrivals", now=datetime(2026, 11, 20, 14, 0))
+    assert queued_days(settings) == {
+        day: datetime(2026, 11, 20, 14, 0),
+        other: datetime(2026, 11, 20, 13, 0),
+    }
+    # a run planned at 13:30 succeeds: the 14:00 request (arrived during the run) stays
+    assert mark_built(settings, [day], requested_up_to=datetime(2026, 11, 20, 13, 30)) == 1
+    assert queued_days(settings) == {
+        day: datetime(2026, 11, 20, 14, 0),
+        other: datetime(2026, 11, 20, 13, 0),
+    }
+    assert mark_built(settings, [day, other], requested_up_to=datetime(2026, 11, 20, 14, 0)) == 2
+    assert queued_days(settings) == {}
 
 
 def test_arrivals_are_hours_whose_load_was_not_consumed(tmp_path: Path) -> None:
@@ -95,19 +123,27 @@ def test_a_load_without_events_is_consumed_without_a_run(tmp_path: Path) -> None
     bronze, _ = load_hour(settings, arrival)
     assert (bronze.loaded_rows, bronze.quarantined_rows) == (0, 2)
 
-    def tick() -> dg.RunRequest | dg.SkipReason:
-        context = dg.build_schedule_context(
-            scheduled_execution_time=datetime(2026, 11, 20, 10, 15, tzinfo=UTC),
-            resources={"lakehouse": LakehouseResource(home=str(settings.home))},
-        )
-        return gold_refresh(context)
+    with dg.instance_for_test() as instance:
 
-    first = tick()
-    assert isinstance(first, dg.SkipReason)
-    assert "hold no event" in (first.skip_message or "")
-    second = tick()
-    assert isinstance(second, dg.SkipReason)
-    assert "nothing arrived" in (second.skip_message or "")
+        def tick() -> list[dg.RunRequest] | dg.SkipReason:
+            context = dg.build_schedule_context(
+                instance=instance,
+                scheduled_execution_time=datetime(2026, 11, 20, 10, 15, tzinfo=UTC),
+                resources={"lakehouse": LakehouseResource(home=str(settings.home))},
+            )
+            return gold_refresh(context)
+
+        waiting = tick()
+        assert isinstance(waiting, dg.SkipReason)
+        assert "waiting for the first segments build" in (waiting.skip_message or "")
+        assert not plan_arrivals(settings).empty, "nothing consumed while waiting"
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(dg.AssetKey(["silver", "silver_user_segments"]))
+        )
+        first = tick()
+        assert isinstance(first, dg.SkipReason)
+        assert "no stale event day" in (first.skip_message or "")
+        assert plan_arrivals(settings).empty, "the load was consumed"
 
 
 @pytest.fixture(autouse=True)

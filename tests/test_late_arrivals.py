@@ -16,13 +16,14 @@ import dagster as dg
 import pytest
 
 from clickstream_orchestration.definitions import build_definitions
-from clickstream_orchestration.lakehouse.arrivals import ArrivalPlan
+from clickstream_orchestration.lakehouse.arrivals import decode_rebuild
 from clickstream_orchestration.lakehouse.bronze_load import load_hour
 from clickstream_orchestration.lakehouse.build import build_lake
 from clickstream_orchestration.lakehouse.catalog import open_catalog
+from clickstream_orchestration.lakehouse.dbt_project import EventDays
 from clickstream_orchestration.lakehouse.query import query
 from clickstream_orchestration.launch import StageOutcome, run_job
-from clickstream_orchestration.partitions import ARRIVAL_PLAN
+from clickstream_orchestration.partitions import REBUILD
 from clickstream_orchestration.resources import LakehouseResource
 from clickstream_orchestration.schedules import gold_refresh
 from streaming.settings import Settings
@@ -100,20 +101,44 @@ TRUE_DAYS = {
 
 def _scheduled_run(
     defs: dg.Definitions, settings: Settings, hour: str
-) -> tuple[ArrivalPlan, StageOutcome] | None:
-    """What the hourly schedule does at ``hour``: plan, then run ``lake_refresh`` with its tags
-    (None when the schedule skips)."""
+) -> tuple[EventDays, StageOutcome] | None:
+    """What the refresh schedule does at ``hour``: queue the arrivals' days, then one
+    ``lake_refresh`` run per day with its tags (None when the schedule skips). Returns the
+    days and ingest days rebuilt, and the runs' outcomes as one."""
     context = dg.build_schedule_context(
         instance=dg.DagsterInstance.get(),
         scheduled_execution_time=datetime.fromisoformat(hour).replace(tzinfo=UTC),
         resources={"lakehouse": LakehouseResource(home=str(settings.home))},
     )
-    request = gold_refresh(context)
-    if isinstance(request, dg.SkipReason):
+    requests = gold_refresh(context)
+    if isinstance(requests, dg.SkipReason):
         return None
-    assert isinstance(request, dg.RunRequest)
-    outcome = run_job(defs, "lake_refresh", dg.DagsterInstance.get(), tags=dict(request.tags))
-    return ArrivalPlan.decode(request.tags[ARRIVAL_PLAN]), outcome
+    assert isinstance(requests, list)
+    assert len({request.partition_key for request in requests}) == len(requests), "one per day"
+    outcomes = [
+        run_job(
+            defs,
+            "lake_refresh",
+            dg.DagsterInstance.get(),
+            tags=dict(request.tags),
+            partition_key=request.partition_key,
+        )
+        for request in requests
+    ]
+    rebuilds = [decode_rebuild(request.tags[REBUILD]) for request in requests]
+    rebuilt = EventDays(
+        tuple(sorted({day for rebuild in rebuilds for day in rebuild.event_days})),
+        tuple(sorted({day for rebuild in rebuilds for day in rebuild.ingest_days})),
+    )
+    combined = StageOutcome(
+        job="lake_refresh",
+        run_id=",".join(outcome.run_id for outcome in outcomes),
+        success=all(outcome.success for outcome in outcomes),
+        materialized=[key for outcome in outcomes for key in outcome.materialized],
+        checks=[check for outcome in outcomes for check in outcome.checks],
+        error="; ".join(outcome.error for outcome in outcomes if outcome.error) or None,
+    )
+    return rebuilt, combined
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +195,7 @@ def test_the_scheduled_run_plans_exactly_the_touched_event_days(lake: dict[str, 
     run: StageOutcome = lake["run"]
     assert run.success, run.error
     assert all(check.passed for check in run.checks), [c for c in run.checks if not c.passed]
-    plan: ArrivalPlan = lake["plan"]
+    plan: EventDays = lake["plan"]
     assert set(plan.event_days) == set(TRUE_DAYS.values())
     # bronze read: the ingest days holding events of those days (today's arrivals and the
     # history's on-time days), not the whole history: the untouched 2026-11-05 is not read

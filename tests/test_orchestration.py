@@ -114,9 +114,16 @@ def _bronze_key(day: str, hour: str, name: str) -> str:
     return f"bronze/events_type=page_view/ingest_dt={day}/hour={hour}/{name}.gz"
 
 
-def _evaluate(home: Path, cursor: str | None) -> dg.SensorResult:
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as ephemeral:
+        yield ephemeral
+
+
+def _evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
     context = dg.build_sensor_context(
         cursor=cursor,
+        instance=instance,
         resources={
             "lakehouse": LakehouseResource(home=str(home)),
             "landing": LocalLandingResource(root=str(home / "landing")),
@@ -128,7 +135,13 @@ def _evaluate(home: Path, cursor: str | None) -> dg.SensorResult:
     return result
 
 
-def test_sensor_requests_each_new_hour_once_and_rerequests_late_objects(tmp_path: Path) -> None:
+def _bronze(result: dg.SensorResult) -> list[dg.RunRequest]:
+    return [r for r in result.run_requests if r.job_name == "bronze_load"]
+
+
+def test_sensor_requests_each_new_hour_once_and_rerequests_late_objects(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
     root = tmp_path / "landing"
     base = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
     _land(root, _bronze_key("2026-11-02", "10", "a"), base)
@@ -136,33 +149,62 @@ def test_sensor_requests_each_new_hour_once_and_rerequests_late_objects(tmp_path
     _land(root, _bronze_key("2026-11-02", "11", "c"), base + 2)
     _land(root, "quarantine/ingest_dt=2026-11-02/hour=11/q.gz", base + 2)
 
-    first = _evaluate(tmp_path, None)
-    requested = sorted((r.partition_key, r.job_name) for r in first.run_requests)
+    first = _evaluate(tmp_path, None, instance)
+    requested = sorted((r.partition_key, r.job_name) for r in _bronze(first))
     assert requested == [
         ("2026-11-02-10:00", "bronze_load"),
         ("2026-11-02-11:00", "bronze_load"),
     ]
 
     # a restart resumes from the committed cursor: nothing is requested twice
-    again = _evaluate(tmp_path, first.cursor)
-    assert again.run_requests == []
+    again = _evaluate(tmp_path, first.cursor, instance)
+    assert _bronze(again) == []
 
     # a late object for hour 10, written "in the past" within the listing lag, and a new hour
     _land(root, _bronze_key("2026-11-02", "10", "late"), base + 0.5)
     _land(root, _bronze_key("2026-11-02", "12", "d"), base + 3)
-    late = _evaluate(tmp_path, again.cursor)
-    by_partition = {r.partition_key: r for r in late.run_requests}
+    late = _evaluate(tmp_path, again.cursor, instance)
+    by_partition = {r.partition_key: r for r in _bronze(late)}
     assert sorted(by_partition) == ["2026-11-02-10:00", "2026-11-02-12:00"]
     earlier_keys = {r.run_key for r in first.run_requests}
     assert by_partition["2026-11-02-10:00"].run_key not in earlier_keys
-    assert _evaluate(tmp_path, late.cursor).run_requests == []
+    assert _bronze(_evaluate(tmp_path, late.cursor, instance)) == []
 
 
-def test_sensor_refreshes_segments_when_the_reference_feed_lands(tmp_path: Path) -> None:
+def test_sensor_observes_what_landed_per_hour(tmp_path: Path, instance: dg.DagsterInstance) -> None:
+    base = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
+    _land(tmp_path / "landing", _bronze_key("2026-11-02", "10", "a"), base)
+    _land(tmp_path / "landing", _bronze_key("2026-11-02", "11", "b"), base + 5)
+    first = _evaluate(tmp_path, None, instance)
+    [observation] = first.asset_events
+    assert observation.asset_key == dg.AssetKey(["landing", "landed_objects"])
+    assert observation.metadata["new_objects"].value == 2
+    assert observation.metadata["dagster/last_updated_timestamp"].value == base + 5
+    assert "2026-11-02 11:00" in observation.metadata["hours"].value
+    assert _evaluate(tmp_path, first.cursor, instance).asset_events == [], "nothing new"
+
+
+def test_sensor_builds_the_segments_once_before_any_feed(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    fresh = _evaluate(tmp_path, None, instance)
+    assert [(r.job_name, r.run_key) for r in fresh.run_requests] == [
+        ("segments_refresh", "segments:first")
+    ]
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(dg.AssetKey(["silver", "silver_user_segments"]))
+    )
+    assert _evaluate(tmp_path, fresh.cursor, instance).run_requests == []
+
+
+def test_sensor_refreshes_segments_when_the_reference_feed_lands(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
     root = tmp_path / "landing"
     _land(root, "reference/user_segments/segments-1.jsonl.gz", 1_790_000_000.0)
-    result = _evaluate(tmp_path, None)
+    result = _evaluate(tmp_path, None, instance)
     assert [r.job_name for r in result.run_requests] == ["segments_refresh"]
+    assert result.run_requests[0].run_key != "segments:first"
 
 
 # --- in-process runs on a generated lake ------------------------------------------------
@@ -289,11 +331,13 @@ def test_a_failing_blocking_check_stops_gold(lake) -> None:
     assert not any(key.startswith("gold/") for key in outcome.materialized)
 
 
-def test_sensor_skips_objects_outside_the_hour_partitions(tmp_path: Path) -> None:
+def test_sensor_skips_objects_outside_the_hour_partitions(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
     root = tmp_path / "landing"
     _land(root, _bronze_key("2019-01-01", "00", "before-the-first-partition"), 1_790_000_000.0)
     _land(root, _bronze_key("2099-01-01", "00", "from-a-wrong-clock"), 1_790_000_001.0)
     _land(root, "bronze/events_type=page_view/no-hour.gz", 1_790_000_002.0)
-    result = _evaluate(tmp_path, None)
-    assert result.run_requests == []
-    assert _evaluate(tmp_path, result.cursor).run_requests == []
+    result = _evaluate(tmp_path, None, instance)
+    assert _bronze(result) == []
+    assert _bronze(_evaluate(tmp_path, result.cursor, instance)) == []

@@ -2,8 +2,9 @@
 
 The dbt sources are the bronze assets. Models partitioned by event date run per daily
 partition, the window passed to dbt as ``min_date``/``max_date`` (a backfill of many days is
-one dbt run over the whole range). A run tagged with an arrival plan (the hourly schedule's)
-rebuilds the plan's event days instead, and its last step records the arrivals as consumed.
+one dbt run over the whole range). A run tagged with a rebuild (the refresh schedule's)
+rebuilds that event day from the bronze ingest days holding its events; the last step of
+either takes the days off the rebuild queue.
 Silver and gold run as separate steps, so the blocking checks on silver gate gold. The SCD2
 segments model is rebuilt whole, unpartitioned. Every dbt test is an asset check; error
 severity blocks downstream.
@@ -11,7 +12,7 @@ severity blocks downstream.
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -25,10 +26,12 @@ from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
 from clickstream_orchestration.dbt_manifest import dbt_project, ensure_manifest, max_lateness_days
-from clickstream_orchestration.lakehouse.arrivals import ArrivalPlan, plan_arrivals, record_consumed
-from clickstream_orchestration.lakehouse.dbt_project import Window
+from clickstream_orchestration.lakehouse.arrivals import decode_rebuild
+from clickstream_orchestration.lakehouse.dbt_project import EventDays, Window
+from clickstream_orchestration.lakehouse.publication import Publication, read_publication
+from clickstream_orchestration.lakehouse.rebuild_queue import mark_built
 from clickstream_orchestration.metadata import table_metadata
-from clickstream_orchestration.partitions import ARRIVAL_PLAN, EVENT_DAYS, days_of
+from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, days_of
 from clickstream_orchestration.resources import LakehouseResource
 from streaming.settings import Settings, get_settings
 
@@ -95,36 +98,33 @@ TRANSLATOR = LakeDbtTranslator(
 )
 
 
-def _arrival_plan(context: dg.AssetExecutionContext) -> ArrivalPlan | None:
-    text = context.run.tags.get(ARRIVAL_PLAN)
-    return ArrivalPlan.decode(text) if text else None
+def _rebuild(context: dg.AssetExecutionContext) -> EventDays | Window:
+    """The scheduled rebuild's event day when the run carries one, else the partition window."""
+    text = context.run.tags.get(REBUILD)
+    if text:
+        return decode_rebuild(text)
+    first, last = days_of(context.partition_time_window)
+    return Window(first, last)
 
 
 def _window_vars(context: dg.AssetExecutionContext) -> list[str]:
-    """The arrival plan's event days when the run carries one, else the partition window."""
-    plan = _arrival_plan(context)
-    if plan is not None:
-        return ["--vars", json.dumps(plan.rebuild().as_vars())]
-    first, last = days_of(context.partition_time_window)
-    return ["--vars", json.dumps(Window(first, last).as_vars())]
+    return ["--vars", json.dumps(_rebuild(context).as_vars())]
 
 
-def _record_arrivals(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:
-    """After the run's last dbt step: the loads its plan consumed (planned again from the
-    plan's ledger snapshot) go into the manifest."""
-    plan = _arrival_plan(context)
-    if plan is None:
-        return
-    settings, catalog = lakehouse.settings(), lakehouse.catalog()
-    consumed = plan_arrivals(settings, catalog, ledger_snapshot=plan.ledger_snapshot)
-    record_consumed(
-        settings,
-        consumed.loads,
-        ledger_sequence=consumed.ledger_sequence,
-        catalog=catalog,
-        run_id=context.run_id,
+def _mark_built(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:
+    """After the run's last dbt step: its days leave the rebuild queue, for the requests the
+    run was planned from (a manual run: those made before it was launched)."""
+    days = _rebuild(context).event_days
+    requested = context.run.tags.get(REQUESTED_UP_TO)
+    if requested:
+        up_to = datetime.fromisoformat(requested)
+    else:
+        record = context.instance.get_run_record_by_id(context.run_id)
+        up_to = record.create_timestamp if record else datetime.now(UTC)
+    left = mark_built(
+        lakehouse.settings(), days, requested_up_to=up_to, catalog=lakehouse.catalog()
     )
-    context.log.info(f"arrival manifest: {len(consumed.loads)} ingest hour load(s) consumed")
+    context.log.info(f"rebuild queue: {left} request(s) for {len(days)} day(s) done")
 
 
 def _partition_filter(context: dg.AssetExecutionContext) -> Any:
@@ -143,24 +143,49 @@ def _build(
     partition_filter: Any = None,
 ) -> Iterator[Any]:
     """``dbt build`` of the selected models; each materialisation carries the Iceberg table's
-    row counts, schema and preview."""
+    row counts, schema and preview. Locally a model is staged, tested, and committed only if
+    its blocking tests pass (write-audit-publish, ``lakehouse/publication.py``): a withheld
+    model is not reported as materialised, and the step fails after the rest is reported."""
     settings = lakehouse.settings()
     catalog = lakehouse.catalog()
     with lakehouse.dbt_environment():
-        events = dbt.cli(["build", *args], context=context).stream()
+        invocation = dbt.cli(["build", *args], context=context, raise_on_error=False)
+        events = invocation.stream()
         if lakehouse.column_lineage:
             events = events.fetch_column_metadata()
+        outputs = []
         for event in events:
             if isinstance(event, dg.Output | dg.AssetMaterialization):
-                key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
-                name = (key or context.asset_key_for_output(event.output_name)).path[-1]
-                identifier = settings.table_identifier(name)
-                extra = table_metadata(
-                    catalog.load_table(identifier), identifier, partition_filter=partition_filter
-                )
-                yield event.with_metadata({**event.metadata, **extra})
+                outputs.append(event)
             else:
                 yield event
+    published = _published(settings, invocation)
+    for event in outputs:
+        key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
+        name = (key or context.asset_key_for_output(event.output_name)).path[-1]
+        identifier = settings.table_identifier(name)
+        if published is not None and identifier not in published.published:
+            reason = published.withheld.get(identifier, "not staged")
+            context.log.warning(f"{identifier} not published ({reason}): it keeps its last data")
+            continue
+        extra = table_metadata(
+            catalog.load_table(identifier), identifier, partition_filter=partition_filter
+        )
+        yield event.with_metadata({**event.metadata, **extra})
+    if not invocation.is_successful():
+        error = invocation.get_error()
+        raise error or RuntimeError(f"dbt {' '.join(invocation.dbt_command)} failed")
+
+
+def _published(settings: Settings, invocation: Any) -> Publication | None:
+    """What the invocation committed; None on Athena, where models commit as they run."""
+    if settings.env != "local":
+        return None
+    invocation_id = invocation.get_artifact("run_results.json")["metadata"]["invocation_id"]
+    try:
+        return read_publication(settings, invocation_id)
+    except FileNotFoundError:
+        return Publication(invocation_id)  # the invocation stopped before publishing
 
 
 def _daily_dbt_assets(
@@ -186,7 +211,7 @@ def _daily_dbt_assets(
             context, dbt, lakehouse, _window_vars(context), _partition_filter(context)
         )
         if last_step:
-            _record_arrivals(context, lakehouse)
+            _mark_built(context, lakehouse)
 
     return daily
 

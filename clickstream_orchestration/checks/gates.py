@@ -51,6 +51,9 @@ def _scan(
 ) -> pd.DataFrame:
     settings = lakehouse.settings()
     table = lakehouse.catalog().load_table(settings.table_identifier(suite.table))
+    if window is not None and suite.rewrite_widen_days:
+        widen = timedelta(days=suite.rewrite_widen_days)
+        window = dg.TimeWindow(window.start - widen, window.end + widen)
     row_filter = _dates_in(suite.partition_column, window)
     return table.scan(row_filter=row_filter, selected_fields=tuple(suite.columns)).to_pandas()
 

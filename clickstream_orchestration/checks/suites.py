@@ -27,6 +27,9 @@ class Suite:
     columns: list[str]
     expectations: list[Expect]
     partition_column: str
+    rewrite_widen_days: int = 0
+    """A run rewrites its days widened by this many on each side (the dbt model's
+    ``rewrite_widen_days``): the suite validates all of them."""
 
 
 BRONZE_SUITE = Suite(
@@ -86,4 +89,5 @@ FACT_FUNNEL_SUITE = Suite(
         Expect("ExpectColumnValuesToBeBetween", {"column": "payout_cents", "min_value": 0}),
         Expect("ExpectColumnValuesToNotBeNull", {"column": "event_dt"}),
     ],
+    rewrite_widen_days=1,
 )

@@ -73,27 +73,21 @@ class ArrivalPlan:
     def rebuild(self) -> EventDays:
         return EventDays(self.event_days, self.ingest_days)
 
-    def encode(self) -> str:
-        """The plan as run-tag text: the ledger snapshot and the days, as ranges (the loads
-        are planned again from the snapshot when the run records them)."""
-        return json.dumps(
-            {
-                "ledger_snapshot": self.ledger_snapshot,
-                "event_days": encode_days(self.event_days),
-                "ingest_days": encode_days(self.ingest_days),
-            },
-            separators=(",", ":"),
-        )
 
-    @classmethod
-    def decode(cls, text: str) -> ArrivalPlan:
-        """A plan read back from :meth:`encode` (without its loads)."""
-        data = json.loads(text)
-        return cls(
-            data["ledger_snapshot"],
-            event_days=decode_days(data["event_days"]),
-            ingest_days=decode_days(data["ingest_days"]),
-        )
+def encode_rebuild(rebuild: EventDays) -> str:
+    """A rebuild as run-tag text: its event days and ingest days, as ranges."""
+    return json.dumps(
+        {
+            "event_days": encode_days(rebuild.event_days),
+            "ingest_days": encode_days(rebuild.ingest_days),
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_rebuild(text: str) -> EventDays:
+    data = json.loads(text)
+    return EventDays(decode_days(data["event_days"]), decode_days(data["ingest_days"]))
 
 
 def encode_days(days: Iterable[date]) -> str:
@@ -152,6 +146,20 @@ def plan_arrivals(
         tuple(sorted(ingest_days)),
         ledger_sequence=sequence,
     )
+
+
+def ingest_days_holding(
+    settings: Settings, event_days: Iterable[date], catalog: Catalog | None = None
+) -> tuple[date, ...]:
+    """The bronze ingest days holding events of these event days, as the index says: the
+    only bronze a rebuild of those days reads."""
+    event_days = sorted(set(event_days))
+    if not event_days:
+        return ()
+    catalog = catalog or open_catalog(settings)
+    arrivals = ensure_table(catalog, settings, ARRIVALS)
+    holding = _scan(arrivals, In("event_dt", _iso(event_days)))
+    return tuple(sorted(set(holding["ingest_dt"].to_pylist())))
 
 
 def index_arrivals(

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from streaming.settings import Settings
@@ -31,6 +31,11 @@ class Window:
     def __post_init__(self) -> None:
         if self.min_date > self.max_date:
             raise ValueError(f"window starts {self.min_date} after it ends {self.max_date}")
+
+    @property
+    def event_days(self) -> tuple[date, ...]:
+        span = (self.max_date - self.min_date).days + 1
+        return tuple(self.min_date + timedelta(days=offset) for offset in range(span))
 
     def as_vars(self) -> dict[str, str]:
         return {"min_date": self.min_date.isoformat(), "max_date": self.max_date.isoformat()}

@@ -1,5 +1,5 @@
 """Schemas and partitioning of the tables the Python loaders own (bronze, quarantine, ledger,
-the arrival index and the incremental manifest).
+the arrival index, the incremental manifest and the rebuild queue).
 
 Silver and gold tables take their schema from the dbt models that build them.
 """
@@ -143,6 +143,14 @@ INCREMENTAL_MANIFEST = pa.schema(
     ]
 )
 
+REBUILD_QUEUE = pa.schema(
+    [
+        ("event_dt", pa.date32()),  # an event day whose partitions must be rebuilt
+        ("requested_at", _TS),  # when arrivals (or a manual request) made it stale
+        ("reason", _TEXT),
+    ]
+)
+
 USER_SEGMENT_CHANGES = pa.schema(
     [
         ("user_id_hash", _TEXT),
@@ -193,6 +201,7 @@ LEDGER = TableSpec("bronze_load_ledger", BRONZE_LEDGER, ("ingest_dt",))
 SEGMENT_CHANGES = TableSpec("user_segment_changes", USER_SEGMENT_CHANGES, ())
 ARRIVALS = TableSpec("bronze_arrivals", BRONZE_ARRIVALS, ("ingest_dt",))
 MANIFEST = TableSpec("incremental_manifest", INCREMENTAL_MANIFEST, ("ingest_dt",))
+QUEUE = TableSpec("rebuild_queue", REBUILD_QUEUE, ())
 
 
 def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table:
