@@ -28,7 +28,7 @@ from clickstream_orchestration.lakehouse.dbt_project import DbtError, Window
 from clickstream_orchestration.lakehouse.engine import load_extensions
 from clickstream_orchestration.lakehouse.publication import Publication, read_publication
 from clickstream_orchestration.lakehouse.reference_load import SEGMENTS_PREFIX
-from clickstream_orchestration.lakehouse.staging import staged_root
+from clickstream_orchestration.lakehouse.staging import StagedTable, record_staged, staged_root
 from streaming.landing import encode_records, landing_store
 from streaming.settings import Settings
 from tests.landed_events import Landing, event
@@ -124,6 +124,38 @@ def _view_rows(settings: Settings, relation: str) -> pa.Table:
         return conn.execute(f"select * from {relation} order by event_id").to_arrow_table()
 
 
+def _leave_interrupted_stagings(
+    settings: Settings, committed_invocation: str
+) -> dict[str, StagedTable]:
+    """What two interrupted invocations left staged for silver_events: one stopped before
+    publishing, one right after committing (its files are the table's now)."""
+    data_dir = next(settings.warehouse_dir.glob("*/silver_events/data"))
+    unpublished = data_dir / "run-interrupted"
+    unpublished.mkdir()
+    (unpublished / "part-0.parquet").write_bytes(b"never committed")
+    leftovers = {
+        "unpublished": StagedTable(
+            "interrupted",
+            "model.clickstream.silver_events",
+            "lake.silver_events",
+            unpublished,
+            (),
+            None,
+        ),
+        "committed": StagedTable(
+            committed_invocation,
+            "model.clickstream.silver_events",
+            "lake.silver_events",
+            data_dir / f"run-{committed_invocation}",
+            (),
+            None,
+        ),
+    }
+    for staged in leftovers.values():
+        record_staged(settings, staged)
+    return leftovers
+
+
 @dataclass(frozen=True)
 class Story:
     settings: Settings
@@ -131,6 +163,7 @@ class Story:
     committed: dict[str, TableState]
     failed_run: Run
     after_failed_run: dict[str, TableState]
+    leftovers: dict[str, StagedTable]
     passing_run: Run
     after_passing_run: dict[str, TableState]
     after_full_refresh: dict[str, TableState]
@@ -151,6 +184,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     after_failed_run = _lake_state(settings)
 
     open_catalog(settings).load_table("lake.bronze_events").delete(EqualTo("event_id", BAD_CLICK))
+    leftovers = _leave_interrupted_stagings(settings, first_run.publication.invocation_id)
     passing_run = _run(settings, window=SECOND_DAY)
     after_passing_run = _lake_state(settings)
     full_refresh = _run(settings, full_refresh=True)
@@ -161,6 +195,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         committed=committed,
         failed_run=failed_run,
         after_failed_run=after_failed_run,
+        leftovers=leftovers,
         passing_run=passing_run,
         after_passing_run=after_passing_run,
         after_full_refresh=_lake_state(settings),
@@ -199,6 +234,15 @@ def test_withheld_files_are_deleted_and_nothing_stays_staged(story: Story) -> No
     warehouse = story.settings.warehouse_dir
     assert not list(warehouse.glob(f"*/silver_events/data/{run_dir}"))
     assert list(warehouse.glob(f"*/silver_user_segments/data/{run_dir}"))
+    assert not any(staged_root(story.settings).iterdir())
+
+
+def test_a_run_discards_what_interrupted_runs_left_staged_for_its_tables(story: Story) -> None:
+    assert not story.leftovers["unpublished"].files_dir.exists()
+    assert story.leftovers["committed"].files_dir.exists()
+    assert story.after_passing_run["lake.silver_events"].rows == (
+        story.after_full_refresh["lake.silver_events"].rows
+    )
     assert not any(staged_root(story.settings).iterdir())
 
 
