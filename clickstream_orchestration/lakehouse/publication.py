@@ -9,7 +9,6 @@ the Dagster dbt step that must not report a withheld table as materialized.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ class Publication:
 
     invocation_id: str
     published: frozenset[str] = frozenset()
-    withheld: Mapping[str, str] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
