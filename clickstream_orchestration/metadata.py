@@ -27,6 +27,20 @@ def table_schema(table: Table) -> dg.TableSchema:
     )
 
 
+def arrow_table_schema(schema: pa.Schema) -> dg.TableSchema:
+    """The columns of a table the Python loaders own, before it is first written."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                field.name,
+                str(field.type),
+                constraints=dg.TableColumnConstraints(nullable=field.nullable),
+            )
+            for field in schema
+        ]
+    )
+
+
 def table_metadata(
     table: Table, identifier: str, *, partition_filter: BooleanExpression | None = None
 ) -> dict[str, Any]:

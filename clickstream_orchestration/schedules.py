@@ -2,26 +2,29 @@
 
 Each tick of the refresh turns what arrived in bronze since the last tick (the arrival plan,
 ``lakehouse/arrivals.py``) into queued event days, however old (``lakehouse/rebuild_queue.py``),
-then requests one run per queued day that no run is rebuilding yet. A day leaves the queue when
-its run succeeds, so a day whose run failed is retried by the next tick, and a bad day blocks
-only its own gold. Runs of the lake queue one at a time (the ``clickstream/writes`` tag).
+then requests one run per queued day that no run is rebuilding yet. A day leaves the queue once
+a run of it has succeeded (every gate passed; the next tick reads Dagster's run records), so a
+day whose run failed is retried by the next tick, and a bad day blocks only its own gold.
+Runs of the lake queue one at a time (the ``clickstream/writes`` tag).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from clickstream_orchestration.checks.window import PARTITION, RANGE_END, RANGE_START
 from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, lake_refresh_job, maintenance_job
 from clickstream_orchestration.lakehouse.arrivals import (
+    decode_rebuild,
     encode_rebuild,
     ingest_days_holding,
     plan_arrivals,
     record_consumed,
 )
-from clickstream_orchestration.lakehouse.dbt_project import EventDays
-from clickstream_orchestration.lakehouse.rebuild_queue import enqueue, queued_days
+from clickstream_orchestration.lakehouse.dbt_project import EventDays, Window
+from clickstream_orchestration.lakehouse.rebuild_queue import enqueue, mark_built, queued_days
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, day_key
 from clickstream_orchestration.resources import LakehouseResource
 from streaming.settings import get_settings
@@ -45,6 +48,35 @@ def days_in_flight(instance: dg.DagsterInstance) -> set[str]:
         for record in records
         if (key := record.dagster_run.tags.get("dagster/partition")) is not None
     }
+
+
+def rebuilt_days(
+    instance: dg.DagsterInstance, since: datetime
+) -> list[tuple[tuple[date, ...], datetime]]:
+    """What the refresh runs that succeeded since ``since`` rebuilt: their event days, and
+    the newest request each saw (a run without the tag: those made before it was created)."""
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=lake_refresh_job.name,
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            updated_after=since,
+        )
+    )
+    rebuilt = []
+    for record in records:
+        tags = record.dagster_run.tags
+        if REBUILD in tags:
+            days = decode_rebuild(tags[REBUILD]).event_days
+        else:
+            first = tags.get(RANGE_START) or tags.get(PARTITION)
+            last = tags.get(RANGE_END) or tags.get(PARTITION)
+            if first is None or last is None:
+                continue
+            days = Window(date.fromisoformat(first), date.fromisoformat(last)).event_days
+        requested = tags.get(REQUESTED_UP_TO)
+        up_to = datetime.fromisoformat(requested) if requested else record.create_timestamp
+        rebuilt.append((days, up_to))
+    return rebuilt
 
 
 def rebuild_requests(
@@ -103,6 +135,12 @@ def gold_refresh(
         # plans them again rather than losing them
         record_consumed(settings, plan.loads, ledger_sequence=plan.ledger_sequence, catalog=catalog)
     queued = queued_days(settings, catalog)
+    if queued:
+        # a day leaves the queue once a run rebuilding it succeeded, every gate included
+        oldest = min(queued.values()).replace(tzinfo=UTC)
+        for days, up_to in rebuilt_days(context.instance, oldest):
+            mark_built(settings, days, requested_up_to=up_to, catalog=catalog)
+        queued = queued_days(settings, catalog)
     if not queued:
         return dg.SkipReason("no stale event day: nothing arrived since the last tick")
     ingest_days = {day: ingest_days_holding(settings, (day,), catalog) for day in queued}

@@ -112,7 +112,7 @@ class OrchestrationSettings(BaseModel):
     """Objects whose last-modified time is this close to the newest one seen are remembered by
     key, so a listing that shows an object late (same second, or eventual listing) never loses
     it and never re-requests it."""
-    gold_refresh_cron: str = "15 * * * *"
+    gold_refresh_cron: str = "*/10 * * * *"
     maintenance_cron: str = "30 3 * * *"
     snapshot_retention_hours: int = Field(default=24, ge=1)
     gold_freshness_hours: int = Field(default=2, ge=1)

@@ -4,6 +4,7 @@ case has a home of its own and ports where nothing listens."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,10 @@ CASES = {
     "half a window": Case(["lake", "build", "--min-date", "2026-12-01"], USAGE, "give both"),
     "build of an empty lake": Case(["lake", "build"], RUNTIME, "lake.bronze_events does not exist"),
     "send a missing file": Case(["send", "missing.jsonl"], USAGE, "missing.jsonl is not a file"),
+    "segment feed missing": Case(["lake", "segments", "feed.jsonl"], USAGE, "is not a file"),
+    "segment feed with a bad action": Case(
+        ["lake", "segments", "events.jsonl"], USAGE, "line 1: user_id_hash must be"
+    ),
     "send to a dead ingest": Case(
         ["send", "events.jsonl", "--url", DEAD_INGEST], RUNTIME, "Connection refused"
     ),
@@ -220,3 +225,21 @@ def test_rows_wider_than_the_terminal_are_shown_one_block_per_row(tmp_path: Path
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:3] == ["-[ row 1 ]", f"wide   | {'x' * 120}", "narrow | 2"]
+
+
+def test_a_segment_feed_lands_where_the_sensor_finds_it(tmp_path: Path) -> None:
+    feed = tmp_path / "segments.jsonl"
+    change = {"user_id_hash": "u1", "segment_key": "b2b", "as_of_ts": "2026-11-20T10:00:00Z"}
+    feed.write_text(
+        json.dumps(change | {"action": "enter"}) + "\n" + json.dumps(change | {"action": "leave"})
+    )
+    result = clickstream(["lake", "segments", str(feed)], tmp_path, {})
+    assert result.returncode == 0, result.stderr
+    [landed] = (tmp_path / "home" / "landing" / "reference" / "user_segments").iterdir()
+    assert landed.name.endswith("-segments.jsonl.gz")
+    assert "landed 2 segment change(s)" in result.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(change | {"action": "join"}) + "\n")
+    refused = clickstream(["lake", "segments", str(bad)], tmp_path, {})
+    assert refused.returncode == USAGE
+    assert "line 1: action must be one of enter, leave, got 'join'" in refused.stderr

@@ -14,7 +14,7 @@ from clickstream_orchestration.assets.landing import LANDED_OBJECTS, OWNER
 from clickstream_orchestration.lakehouse.bronze_load import BronzeLoadResult, load_hour
 from clickstream_orchestration.lakehouse.reference_load import load_segment_changes
 from clickstream_orchestration.lakehouse.tables import BRONZE, QUARANTINE, SEGMENT_CHANGES
-from clickstream_orchestration.metadata import table_metadata
+from clickstream_orchestration.metadata import arrow_table_schema, table_metadata
 from clickstream_orchestration.partitions import INGEST_HOURS, hours_of
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
 
@@ -39,6 +39,7 @@ CODE_VERSION = "bronze-load-1"
             owners=[OWNER],
             code_version=CODE_VERSION,
             tags={"layer": "bronze"},
+            metadata={"dagster/column_schema": arrow_table_schema(BRONZE.schema)},
         ),
         dg.AssetSpec(
             QUARANTINE_EVENTS,
@@ -52,6 +53,7 @@ CODE_VERSION = "bronze-load-1"
             owners=[OWNER],
             code_version=CODE_VERSION,
             tags={"layer": "bronze"},
+            metadata={"dagster/column_schema": arrow_table_schema(QUARANTINE.schema)},
         ),
     ],
     partitions_def=INGEST_HOURS,
@@ -128,6 +130,7 @@ def _per_hour(loads: list[tuple[BronzeLoadResult, BronzeLoadResult]]) -> str:
     owners=[OWNER],
     code_version=CODE_VERSION,
     tags={"layer": "bronze"},
+    metadata={"dagster/column_schema": arrow_table_schema(SEGMENT_CHANGES.schema)},
 )
 def user_segment_changes(
     lakehouse: LakehouseResource, landing: LandingResource

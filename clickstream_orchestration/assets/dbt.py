@@ -3,8 +3,7 @@
 The dbt sources are the bronze assets. Models partitioned by event date run per daily
 partition, the window passed to dbt as ``min_date``/``max_date`` (a backfill of many days is
 one dbt run over the whole range). A run tagged with a rebuild (the refresh schedule's)
-rebuilds that event day from the bronze ingest days holding its events; the last step of
-either takes the days off the rebuild queue.
+rebuilds that event day from the bronze ingest days holding its events.
 Silver and gold run as separate steps, so the blocking checks on silver gate gold. The SCD2
 segments model is rebuilt whole, unpartitioned. Every dbt test is an asset check; error
 severity blocks downstream.
@@ -12,7 +11,7 @@ severity blocks downstream.
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -29,9 +28,8 @@ from clickstream_orchestration.dbt_manifest import dbt_project, ensure_manifest,
 from clickstream_orchestration.lakehouse.arrivals import decode_rebuild
 from clickstream_orchestration.lakehouse.dbt_project import EventDays, Window
 from clickstream_orchestration.lakehouse.publication import Publication, read_publication
-from clickstream_orchestration.lakehouse.rebuild_queue import mark_built
 from clickstream_orchestration.metadata import table_metadata
-from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, days_of
+from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, days_of
 from clickstream_orchestration.resources import LakehouseResource
 from streaming.settings import Settings, get_settings
 
@@ -111,22 +109,6 @@ def _window_vars(context: dg.AssetExecutionContext) -> list[str]:
     return ["--vars", json.dumps(_rebuild(context).as_vars())]
 
 
-def _mark_built(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:
-    """After the run's last dbt step: its days leave the rebuild queue, for the requests the
-    run was planned from (a manual run: those made before it was launched)."""
-    days = _rebuild(context).event_days
-    requested = context.run.tags.get(REQUESTED_UP_TO)
-    if requested:
-        up_to = datetime.fromisoformat(requested)
-    else:
-        record = context.instance.get_run_record_by_id(context.run_id)
-        up_to = record.create_timestamp if record else datetime.now(UTC)
-    left = mark_built(
-        lakehouse.settings(), days, requested_up_to=up_to, catalog=lakehouse.catalog()
-    )
-    context.log.info(f"rebuild queue: {left} request(s) for {len(days)} day(s) done")
-
-
 def _partition_filter(context: dg.AssetExecutionContext) -> Any:
     first, last = days_of(context.partition_time_window)
     return And(
@@ -188,11 +170,9 @@ def _published(settings: Settings, invocation: Any) -> Publication | None:
         return Publication(invocation_id)  # the invocation stopped before publishing
 
 
-def _daily_dbt_assets(
-    name: str, select: str, exclude: str | None = None, *, last_step: bool = False
-) -> dg.AssetsDefinition:
+def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
     """One layer's event-day models: a partition range (or an arrival plan) is one
-    ``dbt build``; the ``last_step`` of an arrival-driven run records the manifest."""
+    ``dbt build``."""
 
     @dbt_assets(
         manifest=_MANIFEST,
@@ -210,8 +190,6 @@ def _daily_dbt_assets(
         yield from _build(
             context, dbt, lakehouse, _window_vars(context), _partition_filter(context)
         )
-        if last_step:
-            _mark_built(context, lakehouse)
 
     return daily
 
@@ -219,7 +197,7 @@ def _daily_dbt_assets(
 silver_daily = _daily_dbt_assets(
     "silver_daily", "path:models/silver", exclude=f"tag:{UNPARTITIONED_TAG}"
 )
-gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold", last_step=True)
+gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold")
 
 
 @dbt_assets(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -100,6 +101,31 @@ def build(
     typer.echo(
         f"built in {result.seconds:.1f} s ({result.segment_changes:,} segment changes loaded)"
     )
+
+
+@lake_app.command("segments")
+def segments(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON lines: user_id_hash, segment_key, action (enter|leave), as_of_ts (ISO)."
+        ),
+    ],
+) -> None:
+    """Land a user segment change feed (e.g. from `generate --segments-out`): the landing
+    sensor picks it up and rebuilds the SCD2 segments; `lake build` reads it too."""
+    from clickstream_orchestration.lakehouse.reference_load import land_segment_feed
+    from streaming.landing import landing_store
+    from streaming.settings import get_settings
+
+    if not file.is_file():
+        raise UsageError(f"{file} is not a file")
+    settings = get_settings()
+    try:
+        key, rows = land_segment_feed(landing_store(settings), file.name, file.read_bytes())
+    except ValueError as error:
+        raise UsageError(f"{file}: {error}") from error
+    typer.echo(f"landed {rows:,} segment change(s) as {key}", err=True)
 
 
 def parse_hour(text: str) -> datetime:

@@ -3,21 +3,64 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 
+import orjson
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.lakehouse.tables import SEGMENT_CHANGES, ensure_table
-from streaming.landing import LandingStore, decode_records, landing_store
+from streaming.landing import LandingStore, decode_records, encode_records, landing_store
 from streaming.settings import Settings
 
 SEGMENTS_PREFIX = "reference/user_segments/"
 
 
+ACTIONS = ("enter", "leave")
+
+
 def _parse_ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def check_segment_change(row: object) -> str | None:
+    """What is wrong with one change of the feed, or None."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    for name in ("user_id_hash", "segment_key"):
+        if not isinstance(row.get(name), str) or not row[name]:
+            return f"{name} must be a non-empty string"
+    if row.get("action") not in ACTIONS:
+        return f"action must be one of {', '.join(ACTIONS)}, got {row.get('action')!r}"
+    try:
+        _parse_ts(str(row.get("as_of_ts")))
+    except ValueError:
+        return f"as_of_ts must be an ISO date-time, got {row.get('as_of_ts')!r}"
+    return None
+
+
+def land_segment_feed(store: LandingStore, name: str, body: bytes) -> tuple[str, int]:
+    """Check a feed of JSON lines and land it, gzipped, under the reference prefix (where the
+    landing sensor finds it). ValueError names the first bad line; nothing lands then."""
+    rows = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            raise ValueError(f"line {number}: not JSON ({error})") from error
+        if (problem := check_segment_change(row)) is not None:
+            raise ValueError(f"line {number}: {problem}")
+        rows.append(row)
+    if not rows:
+        raise ValueError("no segment change in it")
+    stem = name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".json")
+    key = f"{SEGMENTS_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S}-{stem}.jsonl.gz"
+    store.put(key, encode_records(rows))
+    return key, len(rows)
 
 
 def load_segment_changes(
