@@ -29,15 +29,9 @@ from streaming.generator.config import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
 from streaming.landing import landing_store
 from streaming.settings import Settings
+from tests.lake_keys import KEYS
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
-KEYS = {
-    "lake.silver_events": ["event_id"],
-    "lake.silver_sessions": ["session_id"],
-    "lake.silver_user_segments": ["user_id_hash", "segment_key", "valid_from"],
-    "mart.fact_funnel": ["session_id"],
-    "mart.fact_affiliate_clicks": ["event_id"],
-}
 ALL_TABLES = {
     "lake.bronze_events",
     "lake.quarantine_events",

@@ -31,17 +31,11 @@ from clickstream_orchestration.lakehouse.reference_load import SEGMENTS_PREFIX
 from clickstream_orchestration.lakehouse.staging import StagedTable, record_staged, staged_root
 from streaming.landing import encode_records, landing_store
 from streaming.settings import Settings
+from tests.lake_keys import KEYS
 from tests.landed_events import Landing, event
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-KEYS = {
-    "lake.silver_events": ["event_id"],
-    "lake.silver_sessions": ["session_id"],
-    "lake.silver_user_segments": ["user_id_hash", "segment_key", "valid_from"],
-    "mart.fact_funnel": ["session_id"],
-    "mart.fact_affiliate_clicks": ["event_id"],
-}
 DOWNSTREAM_OF_EVENTS = ("lake.silver_sessions", "mart.fact_funnel", "mart.fact_affiliate_clicks")
 SECOND_DAY = Window(date(2026, 11, 2), date(2026, 11, 2))
 BAD_CLICK = "click-negative-payout"
