@@ -126,12 +126,12 @@ def test_a_load_without_events_is_consumed_without_a_run(tmp_path: Path) -> None
     with dg.instance_for_test() as instance:
 
         def tick() -> list[dg.RunRequest] | dg.SkipReason:
-            context = dg.build_schedule_context(
+            with dg.build_schedule_context(
                 instance=instance,
                 scheduled_execution_time=datetime(2026, 11, 20, 10, 15, tzinfo=UTC),
                 resources={"lakehouse": LakehouseResource(home=str(settings.home))},
-            )
-            return gold_refresh(context)
+            ) as context:
+                return gold_refresh(context)
 
         waiting = tick()
         assert isinstance(waiting, dg.SkipReason)

@@ -105,12 +105,13 @@ def _scheduled_run(
     """What the refresh schedule does at ``hour``: queue the arrivals' days, then one
     ``lake_refresh`` run per day with its tags (None when the schedule skips). Returns the
     days and ingest days rebuilt, and the runs' outcomes as one."""
-    context = dg.build_schedule_context(
+    # entered, so the instance the context opens is closed with it
+    with dg.build_schedule_context(
         instance=dg.DagsterInstance.get(),
         scheduled_execution_time=datetime.fromisoformat(hour).replace(tzinfo=UTC),
         resources={"lakehouse": LakehouseResource(home=str(settings.home))},
-    )
-    requests = gold_refresh(context)
+    ) as context:
+        requests = gold_refresh(context)
     if isinstance(requests, dg.SkipReason):
         return None
     assert isinstance(requests, list)

@@ -121,7 +121,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 def _evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         cursor=cursor,
         instance=instance,
         resources={
@@ -129,8 +129,8 @@ def _evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> d
             "landing": LocalLandingResource(root=str(home / "landing")),
         },
         definitions=defs,
-    )
-    result = landing_sensor(context)
+    ) as context:
+        result = landing_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
