@@ -55,7 +55,9 @@ def dev(
             f"local stack up: ingest {settings.ingest_url}, stream on "
             f"{settings.kinesis_endpoint_url}, other AWS APIs on {settings.aws_endpoint_url}; "
             f"logs in {settings.log_dir}\n"
-            f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops everything)",
+            f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops everything)\n"
+            f"live traffic: clickstream generate --http {settings.ingest_url} --start now "
+            "--rate 20",
             err=True,
         )
         code = _run_until_interrupted(dagster)
