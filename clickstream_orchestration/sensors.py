@@ -105,6 +105,7 @@ def landing_sensor(
             f"e.g. {skipped[0]}"
         )
 
+    waiting = _hours_waiting_to_load(context.instance)
     requests = [
         dg.RunRequest(
             run_key=_run_key("bronze", hour_key(hour), keys),
@@ -113,6 +114,7 @@ def landing_sensor(
             tags={"clickstream/new_objects": str(len(keys))},
         )
         for hour, keys in sorted(by_hour.items())
+        if hour_key(hour) not in waiting  # a load not started yet lists the hour when it starts
     ]
     if segments:
         requests.append(
@@ -127,6 +129,20 @@ def landing_sensor(
         cursor=cursor.advance(listed, lag).dump(),
         asset_events=observations,
     )
+
+
+def _hours_waiting_to_load(instance: dg.DagsterInstance) -> set[str]:
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=bronze_job.name,
+            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
+        )
+    )
+    return {
+        key
+        for record in records
+        if (key := record.dagster_run.tags.get("dagster/partition")) is not None
+    }
 
 
 def landing_observation(

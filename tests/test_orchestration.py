@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -22,11 +22,12 @@ from clickstream_orchestration.definitions import build_definitions, defs
 from clickstream_orchestration.lakehouse.build import build_lake, landed_hours
 from clickstream_orchestration.lakehouse.catalog import open_catalog
 from clickstream_orchestration.launch import materialize_lake, run_job
+from clickstream_orchestration.partitions import hour_key
 from clickstream_orchestration.resources import LakehouseResource, LocalLandingResource
 from clickstream_orchestration.sensors import landing_sensor
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
-from streaming.landing import landing_store
+from streaming.landing import bronze_key, encode_records, landing_store
 from streaming.settings import Settings
 
 BIN = Path(sys.executable).parent
@@ -299,6 +300,30 @@ def test_maintenance_expires_old_snapshots_of_every_table(lake) -> None:
     for namespace in ("lake", "mart"):
         for identifier in catalog.list_tables(namespace):
             assert len(catalog.load_table(identifier).snapshots()) == 1, identifier
+
+
+def test_an_object_landing_after_its_hours_load_is_left_to_the_next_load(lake) -> None:
+    settings, lake_defs, _ = lake
+    hour = landed_hours(settings)[-1]
+    key = bronze_key(settings, "page_view", hour + timedelta(minutes=59), "after-the-load")
+    landing_store(settings).put(key, encode_records([{"event_id": "after-the-load"}]))
+    job = dg.define_asset_job(
+        "reconciliation_under_test",
+        selection=dg.AssetSelection.checks(
+            dg.AssetCheckKey(BRONZE_EVENTS, "bronze_reconciles_with_landing")
+        ),
+    )
+    checked = dg.Definitions.merge(lake_defs, dg.Definitions(jobs=[job]))
+    outcome = run_job(
+        checked,
+        "reconciliation_under_test",
+        dg.DagsterInstance.get(),
+        tags={"dagster/partition": hour_key(hour)},
+    )
+    assert [(check.name, check.passed) for check in outcome.checks] == [
+        ("bronze_reconciles_with_landing", True)
+    ]
+    (settings.landing_dir / key).unlink()
 
 
 def test_a_failing_blocking_check_stops_gold(lake) -> None:

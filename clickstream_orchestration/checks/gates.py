@@ -25,7 +25,7 @@ from clickstream_orchestration.checks.suites import (
     Suite,
 )
 from clickstream_orchestration.checks.window import run_window
-from clickstream_orchestration.lakehouse.tables import BRONZE, QUARANTINE
+from clickstream_orchestration.lakehouse.tables import BRONZE, LEDGER, QUARANTINE
 from clickstream_orchestration.partitions import EVENT_DAYS, INGEST_HOURS, hours_of
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
 
@@ -101,8 +101,10 @@ def bronze_expectations(
     asset=BRONZE_EVENTS,
     blocking=True,
     description=(
-        "Every line landed in the hours loaded is in bronze or in quarantine: landed lines "
-        "(bronze/ and quarantine/ objects) = bronze rows + quarantined rows, hour by hour."
+        "Every line landed in the hours loaded is in bronze or in quarantine: lines of the "
+        "objects the loads consumed (bronze/ and quarantine/, counted from the objects) = "
+        "bronze rows + quarantined rows, hour by hour. Objects landed after a load of the "
+        "current hour are its next load's."
     ),
 )
 def bronze_reconciles_with_landing(
@@ -113,7 +115,13 @@ def bronze_reconciles_with_landing(
     settings = lakehouse.settings()
     catalog = lakehouse.catalog()
     window = run_window(context.run.tags, INGEST_HOURS)
-    landed = landed_lines_per_hour(settings, landing.store(), window)
+    ledger = catalog.load_table(settings.table_identifier(LEDGER.name))
+    loaded = set(
+        ledger.scan(row_filter=_dates_in("ingest_dt", window), selected_fields=("object_key",))
+        .to_arrow()["object_key"]
+        .to_pylist()
+    )
+    landed = landed_lines_per_hour(settings, landing.store(), window, loaded)
     in_lake: Counter[datetime] = Counter()
     for spec in (BRONZE, QUARANTINE):
         table = catalog.load_table(settings.table_identifier(spec.name))
