@@ -18,6 +18,7 @@ from clickstream_orchestration.checks.window import PARTITION, RANGE_END, RANGE_
 from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, lake_refresh_job, maintenance_job
 from clickstream_orchestration.lakehouse.arrivals import (
     decode_rebuild,
+    encode_days,
     encode_rebuild,
     ingest_days_holding,
     plan_arrivals,
@@ -143,6 +144,7 @@ def gold_refresh(
         queued = queued_days(settings, catalog)
     if not queued:
         return dg.SkipReason("no stale event day: nothing arrived since the last tick")
+    context.log.info(f"stale event days (queued for a rebuild): {encode_days(queued)}")
     ingest_days = {day: ingest_days_holding(settings, (day,), catalog) for day in queued}
     tick = context.scheduled_execution_time or datetime.now().astimezone()
     requests, outside = rebuild_requests(
