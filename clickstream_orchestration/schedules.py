@@ -145,7 +145,7 @@ def gold_refresh(
     if not queued:
         return dg.SkipReason("no stale event day: nothing arrived since the last tick")
     context.log.info(f"stale event days (queued for a rebuild): {encode_days(queued)}")
-    ingest_days = {day: ingest_days_holding(settings, (day,), catalog) for day in queued}
+    ingest_days = ingest_days_holding(settings, queued, catalog)
     tick = context.scheduled_execution_time or datetime.now().astimezone()
     requests, outside = rebuild_requests(
         queued, ingest_days, days_in_flight(context.instance), tick

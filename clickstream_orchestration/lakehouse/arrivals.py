@@ -6,18 +6,17 @@ Like Snowplow's incremental manifest, two small Iceberg tables drive the schedul
   rows fall on each event date, and which load of the hour (its newest ledger ``loaded_at``)
   the counts describe. An hour whose load changed since it was indexed is indexed again from
   bronze, a whole ingest day at a time.
-* ``lake.incremental_manifest``: for every ingest hour, the load of it the last successful run
-  consumed.
+* ``lake.incremental_manifest``: for every ingest hour, the load of it last consumed.
 
 The plan compares the load ledger with the manifest: the hours whose load is not the one
-consumed are what arrived since the last successful run. The event dates their rows fall on
+consumed are what arrived since they were last planned. The event dates their rows fall on
 (before and after the new load, so rows a reload removed count too) are the event days to
 rebuild, however old; the index names the ingest days holding events of those days, the only
 bronze the run reads. dbt then rewrites exactly those event-day partitions and the session
 partitions one day either side (a session is recomputed whole). The cost follows the days the
-arrivals touch, not the history. After the run succeeds, the consumed loads are recorded; a
-failed run records nothing and the next run plans the same hours again (rebuilds are
-idempotent).
+arrivals touch, not the history. The refresh schedule records the planned loads as consumed
+once it has queued their event days in ``lake.rebuild_queue`` (``rebuild_queue.py``), where a
+day stays until a run of it succeeds; ``build_arrivals`` records them after its build.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ class ArrivalPlan:
 
     ledger_snapshot: int | None
     loads: dict[Hour, datetime] = field(default_factory=dict)
-    """The hours that arrived since the last successful run, with the load to consume."""
+    """The hours that arrived since they were last consumed, with the load to consume."""
     event_days: tuple[date, ...] = ()
     ingest_days: tuple[date, ...] = ()
     ledger_sequence: int | None = None
@@ -116,7 +115,7 @@ def decode_days(text: str) -> tuple[date, ...]:
 def plan_arrivals(
     settings: Settings, catalog: Catalog | None = None, ledger_snapshot: int | None = None
 ) -> ArrivalPlan:
-    """The hours loaded since the last successful run (as of ``ledger_snapshot``, default the
+    """The hours loaded since they were last consumed (as of ``ledger_snapshot``, default the
     ledger's current snapshot) and the event days and ingest days they touch. Indexes any
     hour whose load the arrival index does not describe yet."""
     catalog = catalog or open_catalog(settings)
@@ -150,16 +149,19 @@ def plan_arrivals(
 
 def ingest_days_holding(
     settings: Settings, event_days: Iterable[date], catalog: Catalog | None = None
-) -> tuple[date, ...]:
-    """The bronze ingest days holding events of these event days, as the index says: the
-    only bronze a rebuild of those days reads."""
+) -> dict[date, tuple[date, ...]]:
+    """For each event day, the bronze ingest days holding its events, as the index says (one
+    scan for all of them): the only bronze a rebuild of that day reads."""
     event_days = sorted(set(event_days))
     if not event_days:
-        return ()
+        return {}
     catalog = catalog or open_catalog(settings)
     arrivals = ensure_table(catalog, settings, ARRIVALS)
     holding = _scan(arrivals, In("event_dt", _iso(event_days)))
-    return tuple(sorted(set(holding["ingest_dt"].to_pylist())))
+    by_day: dict[date, set[date]] = {day: set() for day in event_days}
+    for row in holding.select(["event_dt", "ingest_dt"]).to_pylist():
+        by_day[row["event_dt"]].add(row["ingest_dt"])
+    return {day: tuple(sorted(days)) for day, days in by_day.items()}
 
 
 def index_arrivals(
@@ -226,8 +228,8 @@ def ledger_sequence(ledger: Table, snapshot_id: int | None) -> int | None:
 
 
 def consumed_loads(catalog: Catalog, settings: Settings) -> tuple[dict[Hour, datetime], int | None]:
-    """The load of each ingest hour the last successful runs consumed, and the newest ledger
-    sequence number a successful run had seen."""
+    """The load of each ingest hour last consumed, and the newest ledger
+    sequence number a plan that consumed loads had seen."""
     rows = _scan(ensure_table(catalog, settings, MANIFEST)).to_pylist()
     loads = {(row["ingest_dt"], row["hour"]): row["loaded_at"] for row in rows}
     sequences = [row["ledger_sequence"] for row in rows if row["ledger_sequence"] is not None]
