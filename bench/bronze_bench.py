@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.report import Report, Row
-from clickstream_orchestration.lakehouse.bronze_load import Engine, load_bronze_hour
-from clickstream_orchestration.lakehouse.catalog import open_catalog
-from clickstream_orchestration.lakehouse.landed_hour import IngestHour, bronze_objects
+from lakehouse.bronze_load import Engine, load_bronze_hour
+from lakehouse.catalog import open_catalog
+from lakehouse.landed_hour import IngestHour, bronze_objects
+from streaming.contracts.landing import LocalLandingStore
+from streaming.contracts.settings import Settings
 from streaming.generator.config import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
-from streaming.landing import LocalLandingStore
-from streaming.settings import Settings
 
 HOUR = datetime(2026, 11, 1, 12, tzinfo=UTC)
 GOAL = 300_000

@@ -17,11 +17,11 @@ import orjson
 
 from bench.ingest_bench import free_port
 from bench.report import Report, Row
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import LocalAwsSettings, Settings
 from streaming.delivery import Delivery
 from streaming.generator import TrafficConfig, generate
 from streaming.local_aws import ensure_resources, local_aws_running
-from streaming.settings import LocalAwsSettings, Settings
 
 PUT_BATCH = 500
 

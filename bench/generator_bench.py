@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.report import Report, Row, median_of
 
-CLI = [sys.executable, "-m", "clickstream_orchestration.cli"]
+CLI = [sys.executable, "-m", "clickstream_cli.main"]
 START = "2026-11-01"
 
 

@@ -31,14 +31,14 @@ import httpx
 import orjson
 
 from bench.report import Report, Row, median_of
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.schema_registry import INGEST_EVENT, default_registry
+from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
 from streaming.enrichment import RequestContext
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.jsonl import write_jsonl
 from streaming.ingest.core import IngestCore
 from streaming.local_aws import ensure_resources, local_aws_running
-from streaming.schema_registry import INGEST_EVENT, default_registry
-from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
 CORE_EVENTS = 100_000
 REFERENCE_EVENTS = 5_000

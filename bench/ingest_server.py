@@ -10,10 +10,10 @@ import argparse
 
 import uvicorn
 
+from streaming.contracts.settings import Settings, get_settings
 from streaming.ingest.runtime import Runtime, build_runtime
 from streaming.ingest.server import IngestApp, create_app, uvicorn_config
 from streaming.producer.records import NullSink
-from streaming.settings import Settings, get_settings
 
 
 def _null_runtime(settings: Settings) -> Runtime:

@@ -19,16 +19,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Report, Row
-from clickstream_orchestration.lakehouse.arrivals import plan_arrivals
-from clickstream_orchestration.lakehouse.bronze_load import load_bronze_hour, load_hour
-from clickstream_orchestration.lakehouse.build import build_arrivals, build_lake, landed_hours
-from clickstream_orchestration.lakehouse.catalog import open_catalog
-from clickstream_orchestration.lakehouse.maintenance import expire_snapshots
+from lakehouse.arrivals import plan_arrivals
+from lakehouse.bronze_load import load_bronze_hour, load_hour
+from lakehouse.build import build_arrivals, build_lake, landed_hours
+from lakehouse.catalog import open_catalog
+from lakehouse.maintenance import expire_snapshots
+from streaming.contracts.landing import bronze_key, landing_store
+from streaming.contracts.settings import Settings, get_settings
 from streaming.generator.config import TrafficConfig
 from streaming.generator.runner import default_workers
 from streaming.generator.sinks.landing import write_landing
-from streaming.landing import bronze_key, landing_store
-from streaming.settings import Settings, get_settings
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 BUILD_EVENTS = int(os.environ.get("BENCH_LAKE_EVENTS", "10000000"))

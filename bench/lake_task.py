@@ -26,11 +26,11 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
 
-    from clickstream_orchestration.lakehouse.bronze_load import load_bronze_hour
-    from clickstream_orchestration.lakehouse.build import build_lake, landed_hours
-    from clickstream_orchestration.lakehouse.catalog import open_catalog
-    from streaming.landing import landing_store
-    from streaming.settings import Settings
+    from lakehouse.bronze_load import load_bronze_hour
+    from lakehouse.build import build_lake, landed_hours
+    from lakehouse.catalog import open_catalog
+    from streaming.contracts.landing import landing_store
+    from streaming.contracts.settings import Settings
 
     settings = Settings(home=args.home)
     catalog = open_catalog(settings)

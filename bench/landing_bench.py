@@ -19,11 +19,11 @@ from bench.lake_bench import _bench_root, _fresh_lake, _landing
 from bench.measure import Comparison, Measured, compare_relations, run_measured
 from bench.peer_bench import REPO, peers_python
 from bench.report import Report, Row
-from clickstream_orchestration.lakehouse import engine
-from clickstream_orchestration.lakehouse.build import landed_hours
-from clickstream_orchestration.lakehouse.catalog import open_catalog
-from streaming.landing import landing_store
-from streaming.settings import Settings
+from lakehouse import engine
+from lakehouse.build import landed_hours
+from lakehouse.catalog import open_catalog
+from streaming.contracts.landing import landing_store
+from streaming.contracts.settings import Settings
 
 EVENTS = 1_000_000
 FIRST_HOUR = 12

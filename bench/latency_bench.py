@@ -25,12 +25,12 @@ import orjson
 
 from bench.ingest_bench import free_port, ingest_server, local_environment, percentile
 from bench.report import Report, Row
-from clickstream_orchestration.lakehouse.bronze_load import load_hour
-from clickstream_orchestration.lakehouse.build import build_lake, landed_hours
+from lakehouse.bronze_load import load_hour
+from lakehouse.build import build_lake, landed_hours
+from streaming.contracts.settings import LocalAwsSettings, Settings
 from streaming.delivery import Delivery
 from streaming.generator import TrafficConfig, generate
 from streaming.local_aws import ensure_resources, local_aws_running
-from streaming.settings import LocalAwsSettings, Settings
 
 RATE = 200
 """Events per second sent."""

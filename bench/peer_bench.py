@@ -34,10 +34,10 @@ from bench.measure import (
     spark_ddl,
 )
 from bench.report import PEERS_PYTHON, Report, Row
-from clickstream_orchestration.lakehouse import engine
-from clickstream_orchestration.lakehouse.bronze_rows import PAYLOAD_FIELDS
-from clickstream_orchestration.lakehouse.catalog import open_catalog
-from streaming.settings import Settings
+from lakehouse import engine
+from lakehouse.bronze_rows import PAYLOAD_FIELDS
+from lakehouse.catalog import open_catalog
+from streaming.contracts.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVER_MEMORY = os.environ.get("BENCH_SPARK_DRIVER_MEMORY", "4g")

@@ -31,9 +31,9 @@ import httpx
 
 from bench.ingest_bench import ingest_server, local_environment, local_servers, percentile
 from bench.report import Report, Row
+from streaming.contracts.settings import Settings
 from streaming.local_aws import ensure_resources
 from streaming.realtime.store import RealtimeUnavailableError, open_realtime
-from streaming.settings import Settings
 
 RATE = 1_000
 """Events per second sent, sustained."""

@@ -25,8 +25,8 @@ import orjson
 
 from bench.ingest_bench import free_port, percentile, wait_for
 from bench.report import Report, Row
+from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
 from streaming.local_aws import ensure_resources, local_aws_running
-from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
 ATTACKERS = 500
 DECLARED_BYTES = 100_000

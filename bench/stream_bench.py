@@ -32,10 +32,10 @@ import orjson
 
 from bench.ingest_bench import free_port, local_environment, percentile
 from bench.report import Report, Row
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
 from streaming.local_aws import ensure_resources, local_aws_running
 from streaming.local_stack import LocalStack
-from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
 SUSTAIN_SECONDS = 60.0
 CLIENTS = 8

@@ -14,13 +14,13 @@ from pathlib import Path
 import yaml
 from dagster_dbt import DbtProject
 
-from clickstream_orchestration.lakehouse.dbt_project import (
+from lakehouse.dbt_invocation import (
     DBT_PROJECT_DIR,
     dbt_command,
     dbt_environment,
     dbt_target,
 )
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "snapshots")
 

@@ -17,7 +17,7 @@ from clickstream_orchestration.jobs import JOBS
 from clickstream_orchestration.resources import resources_for
 from clickstream_orchestration.schedules import SCHEDULES
 from clickstream_orchestration.sensors import landing_sensor
-from streaming.settings import Settings, get_settings
+from streaming.contracts.settings import Settings, get_settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from clickstream_orchestration.dbt_manifest import max_lateness_days
-from streaming.landing import first_ingest_day, landing_store
-from streaming.settings import Settings, get_settings
+from streaming.contracts.landing import first_ingest_day, landing_store
+from streaming.contracts.settings import Settings, get_settings
 
 
 def first_day(settings: Settings) -> date:

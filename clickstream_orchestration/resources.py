@@ -22,13 +22,18 @@ from dagster_dbt import DbtCliResource
 from pyiceberg.catalog import Catalog
 
 from clickstream_orchestration.dbt_manifest import dbt_project
-from clickstream_orchestration.lakehouse.catalog import open_catalog
-from clickstream_orchestration.lakehouse.dbt_project import (
+from lakehouse.catalog import open_catalog
+from lakehouse.dbt_invocation import (
     dbt_environment,
     process_environment,
 )
-from streaming.landing import LandedObject, LandingStore, LocalLandingStore, S3LandingStore
-from streaming.settings import Settings, get_settings
+from streaming.contracts.landing import (
+    LandedObject,
+    LandingStore,
+    LocalLandingStore,
+    S3LandingStore,
+)
+from streaming.contracts.settings import Settings, get_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):
@@ -193,7 +198,7 @@ class LocalRealtime(RealtimeResource):
         }
 
     def reconcile(self, settings: Settings) -> Any:
-        from streaming.realtime.reconcile import reconcile_lake
+        from lakehouse.realtime_reconcile import reconcile_lake
 
         return reconcile_lake(settings)
 

@@ -16,7 +16,9 @@ import dagster as dg
 
 from clickstream_orchestration.checks.window import PARTITION, RANGE_END, RANGE_START
 from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, lake_refresh_job, maintenance_job
-from clickstream_orchestration.lakehouse.arrivals import (
+from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, day_key
+from clickstream_orchestration.resources import LakehouseResource
+from lakehouse.arrivals import (
     decode_rebuild,
     encode_days,
     encode_rebuild,
@@ -24,11 +26,9 @@ from clickstream_orchestration.lakehouse.arrivals import (
     plan_arrivals,
     record_consumed,
 )
-from clickstream_orchestration.lakehouse.dbt_project import EventDays, Window
-from clickstream_orchestration.lakehouse.rebuild_queue import enqueue, mark_built, queued_days
-from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, day_key
-from clickstream_orchestration.resources import LakehouseResource
-from streaming.settings import get_settings
+from lakehouse.dbt_invocation import EventDays, Window
+from lakehouse.rebuild_queue import enqueue, mark_built, queued_days
+from streaming.contracts.settings import get_settings
 
 _ORCHESTRATION = get_settings().orchestration
 IN_FLIGHT = [

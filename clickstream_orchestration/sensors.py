@@ -19,12 +19,12 @@ import dagster as dg
 
 from clickstream_orchestration.assets.landing import LANDED_OBJECTS
 from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, bronze_job, segments_job
-from clickstream_orchestration.lakehouse.build import hour_of_key
-from clickstream_orchestration.lakehouse.reference_load import SEGMENTS_PREFIX
 from clickstream_orchestration.partitions import INGEST_HOURS, hour_key
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
-from streaming.landing import LandedObject
-from streaming.settings import get_settings
+from lakehouse.build import hour_of_key
+from lakehouse.reference_load import SEGMENTS_PREFIX
+from streaming.contracts.landing import LandedObject
+from streaming.contracts.settings import get_settings
 
 
 @dataclass

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 INFRA = Path(__file__).resolve().parent
-for path in (INFRA.parent, INFRA):  # the repository (streaming.settings) and clickstream_infra
+# the repository (streaming.contracts.settings) and clickstream_infra
+for path in (INFRA.parent, INFRA):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

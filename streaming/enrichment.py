@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from streaming.schema_registry import RegisteredSchema
+from streaming.contracts.schema_registry import RegisteredSchema
 
 HASH_PREFIX = "sha256:"
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streaming.aws_clients import client
-from streaming.settings import Settings
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import Settings
 
 SERVER_MODULE = "streaming.local_aws"
 KINESIS_ENGINE = Path(__file__).with_name("kinesis_engine.js")

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import httpx
 
+from streaming.contracts.settings import Settings
 from streaming.local_aws import LocalAws, LocalAwsError, ensure_resources
-from streaming.settings import Settings
 
 READY_SECONDS = 60.0
 STOP_SECONDS = 20.0

@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
-from streaming.aws_clients import client
-from streaming.landing import LocalLandingStore, decode_records
+from streaming.contracts.aws_clients import client
+from streaming.contracts.landing import LocalLandingStore, decode_records
+from streaming.contracts.settings import LocalAwsSettings, Settings
 from streaming.local_aws import local_aws_running
-from streaming.settings import LocalAwsSettings, Settings
 
-CLI = [sys.executable, "-m", "clickstream_orchestration.cli"]
+CLI = [sys.executable, "-m", "clickstream_cli.main"]
 EVENT_TYPES = ("page_view", "chart_interaction", "affiliate_click")
 
 

@@ -20,9 +20,9 @@ from pydantic import SecretStr
 # (unset, they would start at the first day landed in the home the definitions load with).
 os.environ.setdefault("CLICKSTREAM_ORCHESTRATION__START_DATE", "2026-10-01")
 
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
 from streaming.local_aws import answers, kinesis_engine_command
-from streaming.settings import IngestSettings, LocalAwsSettings, Settings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers another httpx package

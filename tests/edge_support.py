@@ -16,8 +16,8 @@ import orjson
 import uvicorn
 from conftest import free_port
 
+from streaming.contracts.settings import Settings
 from streaming.ingest.server import create_app, uvicorn_config
-from streaming.settings import Settings
 
 READ_TIMEOUT_S = 60.0
 """Only a safety net: every exchange ends when the server answers or closes."""

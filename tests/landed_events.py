@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from streaming.landing import bronze_key, encode_records, landing_store
-from streaming.settings import Settings
+from streaming.contracts.landing import bronze_key, encode_records, landing_store
+from streaming.contracts.settings import Settings
 
 _OBJECT_IDS = itertools.count(1)
 

@@ -13,9 +13,9 @@ from typing import Any
 import uvicorn
 from conftest import free_port
 
+from streaming.contracts.settings import Settings
 from streaming.ingest.server import create_app, uvicorn_config
 from streaming.realtime.consumer import RealtimeConsumer
-from streaming.settings import Settings
 
 
 @contextmanager

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from streaming.aws_clients import client
-from streaming.landing import LocalLandingStore
-from streaming.settings import Settings
+from streaming.contracts.aws_clients import client
+from streaming.contracts.landing import LocalLandingStore
+from streaming.contracts.settings import Settings
 
 
 def stream_records(settings: Settings) -> list[bytes]:

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import dagster as dg
 
 from clickstream_orchestration.assets.landing import LANDED_OBJECTS, OWNER
-from clickstream_orchestration.lakehouse.bronze_load import BronzeLoadResult, load_hour
-from clickstream_orchestration.lakehouse.reference_load import load_segment_changes
-from clickstream_orchestration.lakehouse.tables import BRONZE, QUARANTINE, SEGMENT_CHANGES
 from clickstream_orchestration.metadata import arrow_table_schema, table_metadata
 from clickstream_orchestration.partitions import INGEST_HOURS, hours_of
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
+from lakehouse.bronze_load import BronzeLoadResult, load_hour
+from lakehouse.reference_load import load_segment_changes
+from lakehouse.tables import BRONZE, QUARANTINE, SEGMENT_CHANGES
 
 BRONZE_EVENTS = dg.AssetKey(["bronze", BRONZE.name])
 QUARANTINE_EVENTS = dg.AssetKey(["bronze", QUARANTINE.name])

@@ -25,13 +25,13 @@ from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
 from clickstream_orchestration.dbt_manifest import dbt_project, ensure_manifest, max_lateness_days
-from clickstream_orchestration.lakehouse.arrivals import decode_rebuild
-from clickstream_orchestration.lakehouse.dbt_project import EventDays, Window
-from clickstream_orchestration.lakehouse.publication import Publication, read_publication
 from clickstream_orchestration.metadata import table_metadata
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, days_of
 from clickstream_orchestration.resources import LakehouseResource
-from streaming.settings import Settings, get_settings
+from lakehouse.arrivals import decode_rebuild
+from lakehouse.dbt_invocation import EventDays, Window
+from lakehouse.publication import Publication, read_publication
+from streaming.contracts.settings import Settings, get_settings
 
 DOCS_URL = get_settings().docs_url
 UNPARTITIONED_TAG = "unpartitioned"

@@ -10,8 +10,8 @@ from collections import defaultdict
 
 import dagster as dg
 
-from clickstream_orchestration.lakehouse.build import hour_of_key
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
+from lakehouse.build import hour_of_key
 
 OWNER = "team:data-platform"
 EVENTS_STREAM = dg.AssetKey(["landing", "events_stream"])

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from clickstream_orchestration.assets.landing import OWNER
-from clickstream_orchestration.lakehouse.maintenance import expire_snapshots
 from clickstream_orchestration.resources import (
     CompactionResource,
     LakehouseResource,
     retention_cutoff,
 )
+from lakehouse.maintenance import expire_snapshots
 
 
 class MaintenanceConfig(dg.Config):

@@ -25,9 +25,9 @@ from clickstream_orchestration.checks.suites import (
     Suite,
 )
 from clickstream_orchestration.checks.window import run_window
-from clickstream_orchestration.lakehouse.tables import BRONZE, LEDGER, QUARANTINE
 from clickstream_orchestration.partitions import EVENT_DAYS, INGEST_HOURS, hours_of
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
+from lakehouse.tables import BRONZE, LEDGER, QUARANTINE
 
 SILVER_EVENTS = dg.AssetKey(["silver", "silver_events"])
 FACT_FUNNEL = dg.AssetKey(["gold", "fact_funnel"])

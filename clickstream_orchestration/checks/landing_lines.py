@@ -8,9 +8,9 @@ from datetime import datetime
 
 import dagster as dg
 
-from clickstream_orchestration.lakehouse.build import hour_of_key
-from streaming.landing import LandingStore, count_records
-from streaming.settings import Settings
+from lakehouse.build import hour_of_key
+from streaming.contracts.landing import LandingStore, count_records
+from streaming.contracts.settings import Settings
 
 
 def landed_lines_per_hour(

@@ -2,7 +2,7 @@
   Which event days a run rebuilds. Three modes, chosen by the vars:
 
   * arrivals (`event_days`, `ingest_days`): the incremental run the arrival manifest plans
-    (clickstream_orchestration/lakehouse/arrivals.py). `event_days` are the event dates the
+    (lakehouse/arrivals.py). `event_days` are the event dates the
     bronze rows that arrived since the last successful run fall on, however old;
     `ingest_days` are the bronze ingest dates holding events of those days. Only those
     bronze partitions are read and only those event days are rewritten.

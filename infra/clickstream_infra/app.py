@@ -16,7 +16,7 @@ from clickstream_infra.stacks.observability import ObservabilityStack
 from clickstream_infra.stacks.orchestration import OrchestrationStack
 from clickstream_infra.stacks.streaming import StreamingStack
 from clickstream_infra.stacks.warehouse import WarehouseStack
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 # CDK behaviours this app relies on (the CLI's cdk.json context is not read by tests).
 FEATURE_FLAGS = {

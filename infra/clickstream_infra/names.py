@@ -6,8 +6,8 @@ workgroup, Redshift workgroup/namespace/role, HMAC secret) come straight from ``
 
 from __future__ import annotations
 
+from streaming.contracts.settings import Settings
 from streaming.ingest.secrets import API_KEYS_SECRET_ARN_VARIABLE, HMAC_SECRET_ARN_VARIABLE
-from streaming.settings import Settings
 
 STACKS = ("lake", "streaming", "ingest", "warehouse", "orchestration", "observability")
 CLOUDFRONT_REGION = "us-east-1"

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 
 from clickstream_infra.app import Deployment, build, new_app
 from clickstream_infra.config import DeploymentConfig
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 TEST_ACCOUNT = "210987654321"
 TEST_REGION = "us-east-1"

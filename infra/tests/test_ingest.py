@@ -12,7 +12,7 @@ from clickstream_infra.app import Deployment, build, new_app
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.edge import MANAGED_RULE_GROUPS
 from clickstream_infra.stacks.ingest import INGEST_ROUTES, REPO_ROOT
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 
 def _one(template: Template, resource_type: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk.assertions import Match, Template
 
 from clickstream_infra.config import DeploymentConfig
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 
 def _bucket(template: Template, name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from clickstream_infra import names
 from clickstream_infra.app import Deployment
 from clickstream_infra.stacks.ingest import function_environment
 from clickstream_infra.stacks.lake import BUCKET_PURPOSES
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 
 def _named(templates: dict[str, Template], resource_type: str, prop: str) -> set[Any]:

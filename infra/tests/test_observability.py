@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk.assertions import Match, Template
 
 from clickstream_infra import names
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 # alarm -> (namespace, metric, the dimension naming the watched resource)
 ALARMS = {

@@ -10,7 +10,7 @@ from conftest import of_type
 
 from clickstream_infra import names
 from clickstream_infra.stacks.orchestration import REDSHIFT_DATA_OWN_STATEMENTS
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 Resources = list[tuple[str, str, dict[str, Any]]]
 

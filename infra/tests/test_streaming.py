@@ -10,8 +10,8 @@ from aws_cdk.assertions import Match, Template
 
 from clickstream_infra import names
 from clickstream_infra.stacks.streaming import bronze_prefix, error_prefix
-from streaming.landing import bronze_key
-from streaming.settings import Settings
+from streaming.contracts.landing import bronze_key
+from streaming.contracts.settings import Settings
 
 
 def _destination(template: Template) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match, Template
 from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.warehouse import STREAM_READ_ACTIONS
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 
 def _statements(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:

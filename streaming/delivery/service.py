@@ -15,12 +15,18 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.landing import (
+    LandingStore,
+    bronze_key,
+    encode_records,
+    error_key,
+    landing_store,
+)
+from streaming.contracts.settings import Settings
 from streaming.delivery.buffers import Buffers, PartitionBuffer, ShardProgress
 from streaming.delivery.records import BRONZE, route
 from streaming.follower import FollowerError, ShardBatch, StreamFollower, stop_on_signals
-from streaming.landing import LandingStore, bronze_key, encode_records, error_key, landing_store
-from streaming.settings import Settings
 
 log = logging.getLogger("streaming.delivery")
 

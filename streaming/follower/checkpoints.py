@@ -1,8 +1,8 @@
 """Per-shard checkpoints on disk: the last sequence number a reader has handled durably.
 
 One small JSON file per shard under ``<checkpoint_dir>/<reader>/<stream>/<shard>.json``,
-replaced atomically (:func:`~streaming.atomic_write.write_atomically`), so a crash leaves the
-old or the new checkpoint, never a torn one.
+replaced atomically (:func:`~streaming.contracts.atomic_write.write_atomically`), so a crash
+leaves the old or the new checkpoint, never a torn one.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 
-from streaming.atomic_write import write_atomically
-from streaming.settings import Settings
+from streaming.contracts.atomic_write import write_atomically
+from streaming.contracts.settings import Settings
 
 
 @dataclass(frozen=True)

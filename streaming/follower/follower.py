@@ -37,7 +37,8 @@ from typing import Any
 
 import orjson
 
-from streaming.atomic_write import write_atomically
+from streaming.contracts.atomic_write import write_atomically
+from streaming.contracts.settings import Settings
 from streaming.follower.checkpoints import Checkpoint, CheckpointStore
 from streaming.follower.readers import (
     TRANSIENT_ERRORS,
@@ -47,7 +48,6 @@ from streaming.follower.readers import (
     list_shards,
     reader_client,
 )
-from streaming.settings import Settings
 
 log = logging.getLogger("streaming.follower")
 

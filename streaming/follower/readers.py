@@ -18,9 +18,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import Settings
 from streaming.producer.backoff import Backoff
-from streaming.settings import Settings
 
 log = logging.getLogger("streaming.follower")
 

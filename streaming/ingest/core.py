@@ -27,18 +27,18 @@ from typing import Any
 
 import orjson
 
-from streaming.enrichment import RequestContext, enrich, partition_key
-from streaming.ingest.privacy import scrub_ips, scrub_text
-from streaming.landing import quarantine_record
-from streaming.producer.records import StreamRecord
-from streaming.schema_registry import (
+from streaming.contracts.landing import quarantine_record
+from streaming.contracts.schema_registry import (
     INGEST_EVENT,
     RegisteredSchema,
     SchemaRegistry,
     UnknownSchemaError,
     default_registry,
 )
-from streaming.settings import IngestSettings
+from streaming.contracts.settings import IngestSettings
+from streaming.enrichment import RequestContext, enrich, partition_key
+from streaming.ingest.privacy import scrub_ips, scrub_text
+from streaming.producer.records import StreamRecord
 
 ACCEPTED, REJECTED, DISCARDED = "accepted", "rejected", "discarded"
 NOT_AN_OBJECT = "not_an_object"

@@ -30,9 +30,9 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from streaming.contracts.settings import IngestSettings
 from streaming.ingest.http_contract import error_response
 from streaming.ingest.metrics import IngestMetrics
-from streaming.settings import IngestSettings
 
 EDGE_STATE = "ingest_edge"
 LINGER_S = 2.0

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from streaming.contracts.settings import IngestSettings
 from streaming.enrichment import RequestContext, anonymise_ip
 from streaming.ingest.client_address import TrustedProxies
 from streaming.ingest.core import EVENT_TOO_LARGE, IngestCore, Processed
@@ -24,7 +25,6 @@ from streaming.ingest.health import Reachability, SinkProbe, health_report
 from streaming.ingest.metrics import IngestMetrics
 from streaming.ingest.quarantine import QuarantineWriter
 from streaming.producer.records import Ack, BufferFullError, RecordSink
-from streaming.settings import IngestSettings
 
 EVENTS_PATH = "/v1/events"
 BATCH_PATH = "/v1/batch"

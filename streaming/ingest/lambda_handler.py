@@ -18,7 +18,8 @@ import logging
 import os
 from typing import Any
 
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import Settings, get_settings
 from streaming.ingest.http_contract import HttpRequest, HttpResponse, error_response
 from streaming.ingest.runtime import Runtime, build_runtime
 from streaming.ingest.secrets import (
@@ -26,7 +27,6 @@ from streaming.ingest.secrets import (
     HMAC_SECRET_ARN_VARIABLE,
     load_secrets_into_environment,
 )
-from streaming.settings import Settings, get_settings
 
 INVOCATION_TIMEOUT_S = 25.0
 logger = logging.getLogger(__name__)

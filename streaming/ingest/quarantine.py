@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from streaming.landing import LandingStore, encode_records, quarantine_key
-from streaming.settings import Settings
+from streaming.contracts.landing import LandingStore, encode_records, quarantine_key
+from streaming.contracts.settings import Settings
 
 
 class QuarantineWriter:

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from streaming.aws_clients import client
+from streaming.contracts.aws_clients import client
+from streaming.contracts.landing import LandingStore, landing_store
+from streaming.contracts.settings import Settings
 from streaming.ingest.core import IngestCore
 from streaming.ingest.health import SinkProbe
 from streaming.ingest.http_contract import IngestService
 from streaming.ingest.quarantine import QuarantineWriter
-from streaming.landing import LandingStore, landing_store
 from streaming.producer.dead_letters import DeadLetterQueue
 from streaming.producer.kinesis import KinesisProducer
 from streaming.producer.records import RecordSink
-from streaming.settings import Settings
 
 PROBE_TIMEOUT_S = 1.0
 SENDER_THREADS = 4

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
+from streaming.contracts.settings import IngestSettings, Settings
 from streaming.ingest.edge import EDGE_STATE, EdgeProtocol, EdgeState
 from streaming.ingest.http_contract import (
     HEALTH_PATH,
@@ -27,7 +28,6 @@ from streaming.ingest.http_contract import (
     error_response,
 )
 from streaming.ingest.runtime import Runtime, build_runtime
-from streaming.settings import IngestSettings, Settings
 
 CLIENT_CLOSED_REQUEST = 499
 """Counted (as nginx logs it) when a client disconnects before its request was read."""

@@ -23,10 +23,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from streaming.contracts.settings import ProducerSettings
 from streaming.producer.backoff import Backoff
 from streaming.producer.dead_letters import DeadLetterQueue
 from streaming.producer.records import DLQ, FAILED, KINESIS, Ack, BufferFullError, StreamRecord
-from streaming.settings import ProducerSettings
 
 THROTTLING_CODES = frozenset(
     {

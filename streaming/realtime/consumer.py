@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from streaming.atomic_write import write_atomically
+from streaming.contracts.atomic_write import write_atomically
+from streaming.contracts.settings import Settings
 from streaming.delivery.records import BRONZE, route
 from streaming.follower import (
     FollowerError,
@@ -33,7 +34,6 @@ from streaming.follower import (
     stop_on_signals,
 )
 from streaming.realtime.store import RealtimeStore
-from streaming.settings import Settings
 
 log = logging.getLogger("streaming.realtime")
 

@@ -18,8 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from streaming.contracts.settings import Settings
 from streaming.realtime.store import open_realtime
-from streaming.settings import Settings
 
 Anchor = Literal["now", "latest"]
 BARS = " ▁▂▃▄▅▆▇█"

@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from streaming.aws_clients import client as aws_client
+from streaming.contracts.aws_clients import client as aws_client
+from streaming.contracts.settings import Settings
 from streaming.realtime.redshift_sql import SqlStatement, render
-from streaming.settings import Settings
 
 log = logging.getLogger("streaming.realtime.redshift")
 

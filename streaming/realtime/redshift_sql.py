@@ -2,7 +2,8 @@
 
 Files under ``redshift/`` are named ``V<nnn>__<what>.sql`` and applied in version order. They
 are templated only with ``${iam_role_arn}``, ``${stream_name}``, ``${external_schema}`` and
-``${rt_schema}`` (``string.Template``), all from :class:`~streaming.settings.Settings`. Every
+``${rt_schema}`` (``string.Template``), all from
+:class:`~streaming.contracts.settings.Settings`. Every
 statement is idempotent by itself (``IF NOT EXISTS``, ``CREATE OR REPLACE VIEW``) except
 ``CREATE MATERIALIZED VIEW``, which Redshift cannot replace: the applier recreates a
 materialised view only when its rendered definition changed.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 SQL_DIR = Path(__file__).parent / "redshift"
 _FILE_NAME = re.compile(r"^V(\d{3})__[a-z0-9_]+\.sql$")

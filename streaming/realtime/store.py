@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from streaming.contracts.settings import Settings
 from streaming.realtime.local_sql import (
     EVENT_COLUMNS,
     EVENTS_TABLE,
@@ -36,7 +37,6 @@ from streaming.realtime.local_sql import (
     TABLES,
     schema_statements,
 )
-from streaming.settings import Settings
 
 ARROW_TYPES = {
     "BIGINT": pa.int64(),

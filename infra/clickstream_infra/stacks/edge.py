@@ -15,7 +15,7 @@ from constructs import Construct
 from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.common import allow_log_encryption, customer_key, encrypted_log_group
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",

@@ -25,7 +25,7 @@ from clickstream_infra.stacks.common import allow_log_encryption, customer_key, 
 from clickstream_infra.stacks.edge import EdgeStack, web_acl
 from clickstream_infra.stacks.lake import LakeStack
 from clickstream_infra.stacks.streaming import StreamingStack
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INGEST_PACKAGE = "streaming"

@@ -14,7 +14,7 @@ from clickstream_infra import names
 from clickstream_infra.checkov import skip_check
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.common import customer_key
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 BucketPurpose = Literal["bronze", "silver", "gold", "quarantine", "athena-results"]
 BUCKET_PURPOSES: tuple[BucketPurpose, ...] = get_args(BucketPurpose)

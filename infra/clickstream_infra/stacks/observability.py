@@ -16,7 +16,7 @@ from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.common import customer_key
 from clickstream_infra.stacks.ingest import IngestStack
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 PERIOD = Duration.minutes(5)
 

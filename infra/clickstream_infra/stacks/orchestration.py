@@ -11,7 +11,7 @@ from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.lake import LakeStack
 from clickstream_infra.stacks.streaming import StreamingStack
 from clickstream_infra.stacks.warehouse import WarehouseStack
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 S3_READ = ("s3:GetObject", "s3:GetObjectVersion")
 S3_WRITE = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")

@@ -14,7 +14,7 @@ from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.common import allow_log_encryption, customer_key, encrypted_log_group
 from clickstream_infra.stacks.lake import LakeStack
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 MIB = 1024 * 1024
 # Firehose requires a buffer of at least 64 MiB once dynamic partitioning is on; the interval
@@ -26,7 +26,7 @@ DELIVERY_LOG_STREAM = "S3Delivery"
 
 
 def bronze_prefix(settings: Settings) -> str:
-    """Firehose's S3 prefix: the layout of ``streaming.landing.bronze_key``."""
+    """Firehose's S3 prefix: the layout of ``streaming.contracts.landing.bronze_key``."""
     return (
         f"{settings.landing_bronze_prefix}/{PARTITION_KEY}=!{{partitionKeyFromQuery:{PARTITION_KEY}}}"
         "/ingest_dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"

@@ -11,7 +11,7 @@ from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.common import customer_key
 from clickstream_infra.stacks.streaming import StreamingStack
-from streaming.settings import Settings
+from streaming.contracts.settings import Settings
 
 ADMIN_USERNAME = "clickstream_admin"
 LOG_EXPORTS = ("userlog", "connectionlog", "useractivitylog")

@@ -17,6 +17,20 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from streaming.contracts.landing import (
+    LandingStore,
+    bronze_key,
+    encode_records,
+    quarantine_key,
+    quarantine_record,
+)
+from streaming.contracts.schema_registry import (
+    INGEST_EVENT,
+    UnknownSchemaError,
+    ValidationIssue,
+    default_registry,
+)
+from streaming.contracts.settings import Settings
 from streaming.enrichment import RequestContext, enrich, rekey_user_id_hash
 from streaming.generator.config import TrafficConfig
 from streaming.generator.determinism import derived_uuid
@@ -25,20 +39,6 @@ from streaming.generator.schedule import SlicePlan, plan_slices
 from streaming.generator.segments import generate_segments
 from streaming.generator.slices import collector_paused, draw_deliveries
 from streaming.generator.summary import GenerationSummary, Tally
-from streaming.landing import (
-    LandingStore,
-    bronze_key,
-    encode_records,
-    quarantine_key,
-    quarantine_record,
-)
-from streaming.schema_registry import (
-    INGEST_EVENT,
-    UnknownSchemaError,
-    ValidationIssue,
-    default_registry,
-)
-from streaming.settings import Settings
 
 Progress = Callable[[int], None]
 BRONZE = "bronze"

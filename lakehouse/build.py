@@ -1,0 +1,143 @@
+"""Silver and gold from bronze: reference data in, then dbt builds and tests the models."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lakehouse.arrivals import (
+    ArrivalPlan,
+    current_loads,
+    index_arrivals,
+    plan_arrivals,
+    record_consumed,
+)
+from lakehouse.bronze_load import BronzeLoadResult, load_hour
+from lakehouse.catalog import open_catalog
+from lakehouse.dbt_invocation import Rebuild, run_dbt
+from lakehouse.reference_load import load_segment_changes
+from streaming.contracts.landing import LandingStore, landing_store
+from streaming.contracts.settings import Settings
+
+_HOUR_IN_KEY = re.compile(r"/ingest_dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
+
+
+def hour_of_key(key: str) -> datetime | None:
+    """The ingest hour a landing key is partitioned under, if any."""
+    match = _HOUR_IN_KEY.search(key)
+    if match is None:
+        return None
+    return datetime.fromisoformat(f"{match[1]}T{match[2]}:00:00").replace(tzinfo=UTC)
+
+
+def landed_hours(settings: Settings, store: LandingStore | None = None) -> list[datetime]:
+    """Every ingest hour that has bronze or quarantine objects in the landing store, in order."""
+    store = store or landing_store(settings)
+    hours = set()
+    for prefix in (settings.landing_bronze_prefix, settings.landing_quarantine_prefix):
+        for landed in store.list(prefix + "/"):
+            hour = hour_of_key(landed.key)
+            if hour is not None:
+                hours.add(hour)
+    return sorted(hours)
+
+
+def load_landed_hours(
+    settings: Settings, progress: Callable[[BronzeLoadResult], None] | None = None
+) -> list[tuple[BronzeLoadResult, BronzeLoadResult]]:
+    """Load every landed hour into bronze and quarantine (hours already loaded are no-ops)."""
+    catalog = open_catalog(settings)
+    store = landing_store(settings)
+    results = []
+    for hour in landed_hours(settings, store):
+        bronze, quarantine = load_hour(settings, hour, catalog=catalog, store=store)
+        results.append((bronze, quarantine))
+        if progress is not None:
+            progress(bronze)
+    return results
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    segment_changes: int
+    seconds: float
+
+
+def build_lake(
+    settings: Settings,
+    *,
+    window: Rebuild | None = None,
+    full_refresh: bool = False,
+    select: str | None = None,
+    run_tests: bool = True,
+    capture: bool = False,
+    in_process: bool = False,
+) -> BuildResult:
+    """Load the segment change log, then ``dbt build`` (or ``dbt run``) the models.
+
+    ``window`` limits the rebuild to those event dates (see ``macros/window.sql``); without it
+    every partition is rebuilt, and every load in bronze counts as consumed by the manifest.
+    """
+    started = time.perf_counter()
+    catalog = open_catalog(settings)
+    changes = load_segment_changes(settings, catalog=catalog)
+    loads, sequence = (
+        current_loads(settings, catalog) if window is None and not select else ({}, None)
+    )
+    args = ["build" if run_tests else "run"]
+    if select:
+        args += ["--select", select]
+    run_dbt(
+        settings,
+        args,
+        window=window,
+        full_refresh=full_refresh,
+        capture=capture,
+        in_process=in_process,
+    )
+    if loads:
+        index_arrivals(settings, loads, catalog=catalog)
+        record_consumed(settings, loads, ledger_sequence=sequence, catalog=catalog)
+    return BuildResult(segment_changes=changes, seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class ArrivalBuild:
+    plan: ArrivalPlan
+    build: BuildResult | None
+    """None when nothing arrived, or the arrivals hold no event (nothing to rebuild)."""
+
+
+def build_arrivals(
+    settings: Settings,
+    *,
+    plan: ArrivalPlan | None = None,
+    run_tests: bool = True,
+    capture: bool = False,
+    in_process: bool = False,
+    run_id: str | None = None,
+) -> ArrivalBuild:
+    """The incremental run: rebuild what arrived in bronze since the last successful run
+    (``plan``, default planned now), then record those loads as consumed."""
+    catalog = open_catalog(settings)
+    plan = plan or plan_arrivals(settings, catalog)
+    result = None
+    if plan.event_days:
+        result = build_lake(
+            settings,
+            window=plan.rebuild(),
+            run_tests=run_tests,
+            capture=capture,
+            in_process=in_process,
+        )
+    record_consumed(
+        settings,
+        plan.loads,
+        ledger_sequence=plan.ledger_sequence,
+        catalog=catalog,
+        run_id=run_id,
+    )
+    return ArrivalBuild(plan, result)

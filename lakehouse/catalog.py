@@ -1,0 +1,52 @@
+"""The Iceberg catalog from settings: SQL catalog on SQLite locally, Glue + S3 on AWS."""
+
+from __future__ import annotations
+
+import contextlib
+
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError
+
+from streaming.contracts.settings import Settings
+
+
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    if settings.env == "local":
+        settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "type": "sql",
+            "uri": settings.catalog_uri,
+            "warehouse": settings.warehouse_dir.as_uri(),
+        }
+    properties = {
+        "type": "glue",
+        "glue.region": settings.region,
+        "s3.region": settings.region,
+        "warehouse": f"s3://{settings.bucket_name('silver')}/warehouse",
+    }
+    if settings.aws_endpoint_url is not None:
+        properties["glue.endpoint"] = settings.aws_endpoint_url
+        properties["s3.endpoint"] = settings.aws_endpoint_url
+    return properties
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    """The project's catalog; every reader and writer uses the same catalog name."""
+    catalog = load_catalog(settings.iceberg_catalog_name, **catalog_properties(settings))
+    for namespace in (settings.lake_namespace, settings.mart_namespace):
+        with contextlib.suppress(NamespaceAlreadyExistsError):
+            catalog.create_namespace(namespace)
+    return catalog
+
+
+def table_location(settings: Settings, namespace: str, table: str) -> str | None:
+    """Where a table's files live: on AWS each layer has its own bucket; locally, the warehouse."""
+    if settings.env == "local":
+        return None
+    layer = table.split("_", 1)[0]
+    bucket = {
+        "bronze": "bronze",
+        "quarantine": "quarantine",
+        "fact": "gold",
+    }.get(layer, "silver")
+    return f"s3://{settings.bucket_name(bucket)}/iceberg/{namespace}/{table}"

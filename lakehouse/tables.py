@@ -1,0 +1,229 @@
+"""Schemas and partitioning of the tables the Python loaders own (bronze, quarantine, ledger,
+the arrival index, the incremental manifest and the rebuild queue).
+
+Silver and gold tables take their schema from the dbt models that build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
+
+from lakehouse.catalog import table_location
+from streaming.contracts.settings import Settings
+
+_TEXT = pa.string()
+_TS = pa.timestamp("us")
+
+BRONZE_EVENTS = pa.schema(
+    [
+        ("schema_version", _TEXT),
+        ("event_type", _TEXT),
+        ("event_id", _TEXT),
+        ("ts", _TS),
+        ("ingest_ts", pa.int64()),
+        ("source", _TEXT),
+        ("is_bot", pa.bool_()),
+        (
+            "privacy",
+            pa.struct(
+                [("analytics", pa.bool_()), ("ads", pa.bool_()), ("source_ip_anonymized", _TEXT)]
+            ),
+        ),
+        ("user", pa.struct([("user_id_hash", _TEXT), ("geo_country", _TEXT)])),
+        (
+            "session",
+            pa.struct(
+                [
+                    ("session_id", _TEXT),
+                    (
+                        "utm",
+                        pa.struct(
+                            [
+                                (name, _TEXT)
+                                for name in ("source", "medium", "campaign", "term", "content")
+                            ]
+                        ),
+                    ),
+                ]
+            ),
+        ),
+        (
+            "ctx",
+            pa.struct(
+                [
+                    (name, _TEXT)
+                    for name in ("page_url", "referrer", "locale", "user_agent", "ab_variant")
+                ]
+            ),
+        ),
+        (
+            "chart",
+            pa.struct(
+                [
+                    ("product_ids", pa.list_(_TEXT)),
+                    ("action", _TEXT),
+                    ("control_id", _TEXT),
+                    ("control_value", _TEXT),
+                ]
+            ),
+        ),
+        (
+            "affiliate",
+            pa.struct([("link_id", _TEXT), ("target", _TEXT), ("payout_cents", pa.int64())]),
+        ),
+        (
+            "metadata",
+            pa.struct(
+                [
+                    ("sdk_version", _TEXT),
+                    ("experiment_keys", pa.list_(_TEXT)),
+                    ("schema_hash", _TEXT),
+                ]
+            ),
+        ),
+        ("events_type", _TEXT),
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("source_object", _TEXT),
+    ]
+)
+
+QUARANTINE_EVENTS = pa.schema(
+    [
+        ("quarantined_at", _TS),
+        ("stage", _TEXT),  # ingest | delivery | bronze_load
+        ("kind", _TEXT),
+        ("reasons", _TEXT),  # JSON list of {pointer, keyword, message}
+        ("payload", _TEXT),  # the original bytes as text, size-capped
+        ("payload_truncated", pa.bool_()),
+        ("event_id", _TEXT),
+        ("source_object", _TEXT),
+        ("line_number", pa.int64()),
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+    ]
+)
+
+BRONZE_LEDGER = pa.schema(
+    [
+        ("object_key", _TEXT),
+        ("object_size", pa.int64()),
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("lines", pa.int64()),
+        ("loaded_rows", pa.int64()),
+        ("quarantined_rows", pa.int64()),
+        ("loaded_at", _TS),
+    ]
+)
+
+BRONZE_ARRIVALS = pa.schema(
+    [
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("event_dt", pa.date32()),
+        ("events", pa.int64()),
+        ("loaded_at", _TS),  # the hour's load (its newest ledger entry) these counts describe
+    ]
+)
+
+INCREMENTAL_MANIFEST = pa.schema(
+    [
+        ("ingest_dt", pa.date32()),
+        ("hour", _TEXT),
+        ("loaded_at", _TS),  # the hour's load the run consumed
+        ("processed_at", _TS),
+        ("run_id", _TEXT),
+        ("ledger_sequence", pa.int64()),  # the ledger snapshot the run's plan had seen
+    ]
+)
+
+REBUILD_QUEUE = pa.schema(
+    [
+        ("event_dt", pa.date32()),  # an event day whose partitions must be rebuilt
+        ("requested_at", _TS),  # when arrivals (or a manual request) made it stale
+        ("reason", _TEXT),
+    ]
+)
+
+USER_SEGMENT_CHANGES = pa.schema(
+    [
+        ("user_id_hash", _TEXT),
+        ("segment_key", _TEXT),
+        ("action", _TEXT),  # enter | leave
+        ("as_of_ts", _TS),
+        ("source_object", _TEXT),
+    ]
+)
+
+
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.parquet.compression-codec": "zstd",
+    # Every load and every run commits; without merging, each commit adds a manifest that every
+    # later scan reads, and planning grows with the history. Merged every few commits, a scan
+    # reads a handful of manifests whatever the number of hours loaded.
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "8",
+}
+
+
+def with_lake_properties(table: Table) -> Table:
+    """The table, with ``TABLE_PROPERTIES`` set if it was created without them."""
+    missing = {
+        name: value
+        for name, value in TABLE_PROPERTIES.items()
+        if name != "format-version" and table.properties.get(name) != value
+    }
+    if not missing:
+        return table
+    with table.transaction() as transaction:
+        transaction.set_properties(missing)
+    return table.refresh()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    partition_by: tuple[str, ...]
+    sort_by: tuple[str, ...] = ()
+
+
+BRONZE = TableSpec("bronze_events", BRONZE_EVENTS, ("events_type", "ingest_dt", "hour"), ("ts",))
+QUARANTINE = TableSpec("quarantine_events", QUARANTINE_EVENTS, ("ingest_dt", "stage"))
+LEDGER = TableSpec("bronze_load_ledger", BRONZE_LEDGER, ("ingest_dt",))
+SEGMENT_CHANGES = TableSpec("user_segment_changes", USER_SEGMENT_CHANGES, ())
+ARRIVALS = TableSpec("bronze_arrivals", BRONZE_ARRIVALS, ("ingest_dt",))
+MANIFEST = TableSpec("incremental_manifest", INCREMENTAL_MANIFEST, ("ingest_dt",))
+QUEUE = TableSpec("rebuild_queue", REBUILD_QUEUE, ())
+
+
+def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table:
+    """Load the table, creating it (schema, identity partitions, sort order) when missing."""
+    namespace = settings.lake_namespace
+    identifier = f"{namespace}.{spec.name}"
+    try:
+        table = with_lake_properties(catalog.load_table(identifier))
+    except NoSuchTableError:
+        pass
+    else:
+        if set(spec.schema.names) - {field.name for field in table.schema().fields}:
+            with table.update_schema() as update:  # columns added since the table was made
+                update.union_by_name(spec.schema)
+            table = table.refresh()
+        return table
+    location = table_location(settings, namespace, spec.name)
+    transaction = catalog.create_table_transaction(
+        identifier, schema=spec.schema, location=location, properties=TABLE_PROPERTIES
+    )
+    with transaction.update_spec() as update:
+        for column in spec.partition_by:
+            update.add_identity(column)
+    transaction.commit_transaction()
+    return catalog.load_table(identifier)

@@ -1,0 +1,28 @@
+"""boto3 clients built from settings: the local servers in ``local``, real AWS in ``aws``.
+
+Every AWS call in the project goes through :func:`client`, so the same code runs in both
+environments and only the endpoint of each service (and, locally, dummy credentials) differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from streaming.contracts.settings import Settings
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def client(settings: Settings, service: str, **config: Any) -> Any:
+    """A boto3 client for ``service``; ``config`` overrides botocore Config fields."""
+    options: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}}
+    options.update(config)
+    kwargs: dict[str, Any] = {"region_name": settings.region, "config": Config(**options)}
+    endpoint = settings.endpoint_url(service)
+    if endpoint is not None:
+        kwargs["endpoint_url"] = endpoint
+        kwargs.update(LOCAL_CREDENTIALS)
+    return boto3.session.Session().client(service, **kwargs)

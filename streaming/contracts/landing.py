@@ -1,0 +1,215 @@
+"""The landing store: where Firehose (or its local equivalent) delivers objects.
+
+Keys follow Firehose's dynamic-partitioning layout of the bronze prefix::
+
+    bronze/events_type=<t>/ingest_dt=YYYY-MM-DD/hour=HH/<stream>-<n>-<yyyy-MM-dd-HH-mm-ss>-<uuid>.gz
+
+Each object is GZIP'd newline-delimited JSON. Rejected events go under the quarantine prefix
+with the same date/hour partitioning, and records delivery could not partition under the error
+prefix (``errors/<error-type>/ingest_dt=…/hour=…/``). One interface serves a local directory and
+S3.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from streaming.contracts.atomic_write import write_atomically
+from streaming.contracts.settings import Settings
+
+
+@dataclass(frozen=True)
+class LandedObject:
+    key: str
+    size: int
+    last_modified: float
+
+
+class LandingStore(Protocol):
+    def put(self, key: str, body: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def list(self, prefix: str = "") -> Iterator[LandedObject]: ...
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names one level below ``prefix`` (a key prefix ending in '/'), sorted."""
+        ...
+
+
+class LocalLandingStore:
+    """A directory standing in for the landing bucket; writes are atomic (temp file, rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, key: str, body: bytes) -> None:
+        write_atomically(self.root / key, body)
+
+    def get(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def list(self, prefix: str = "") -> Iterator[LandedObject]:
+        base = self.root / prefix
+        if not base.exists():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                stat = path.stat()
+                yield LandedObject(
+                    path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime
+                )
+
+    def folders(self, prefix: str) -> list[str]:
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        return sorted(path.name for path in base.iterdir() if path.is_dir())
+
+
+class S3LandingStore:
+    """The landing bucket itself (a single ``put_object`` is atomic on S3)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def put(self, key: str, body: bytes) -> None:
+        # No Content-Encoding header: like Firehose, the object *is* a .gz file, so clients
+        # must not decompress it on download.
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def list(self, prefix: str = "") -> Iterator[LandedObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield LandedObject(item["Key"], item["Size"], item["LastModified"].timestamp())
+
+    def folders(self, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        names = [
+            common["Prefix"][len(prefix) :].rstrip("/")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            for common in page.get("CommonPrefixes", [])
+        ]
+        return sorted(names)
+
+
+def landing_store(settings: Settings, s3_client: Any = None) -> LandingStore:
+    if settings.env == "local":
+        return LocalLandingStore(settings.landing_dir)
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3", region_name=settings.region)
+    return S3LandingStore(s3_client, settings.bucket_name("bronze"))
+
+
+def _partition_path(arrival: datetime) -> str:
+    arrival = arrival.astimezone(UTC)
+    return f"ingest_dt={arrival:%Y-%m-%d}/hour={arrival:%H}"
+
+
+def _object_name(stream_name: str, version: int, arrival: datetime, object_id: str) -> str:
+    return f"{stream_name}-{version}-{arrival.astimezone(UTC):%Y-%m-%d-%H-%M-%S}-{object_id}.gz"
+
+
+def bronze_key(settings: Settings, event_type: str, arrival: datetime, object_id: str) -> str:
+    return (
+        f"{settings.landing_bronze_prefix}/events_type={event_type}/{_partition_path(arrival)}/"
+        + _object_name(
+            settings.delivery_stream_name,
+            settings.delivery.delivery_stream_version,
+            arrival,
+            object_id,
+        )
+    )
+
+
+def quarantine_key(settings: Settings, arrival: datetime, object_id: str) -> str:
+    return f"{settings.landing_quarantine_prefix}/{_partition_path(arrival)}/" + _object_name(
+        settings.delivery_stream_name,
+        settings.delivery.delivery_stream_version,
+        arrival,
+        object_id,
+    )
+
+
+def error_key(settings: Settings, error_type: str, arrival: datetime, object_id: str) -> str:
+    """Where delivery puts records it could not partition, like Firehose's error output prefix
+    ``errors/!{firehose:error-output-type}/ingest_dt=…/hour=…/``."""
+    return (
+        f"{settings.landing_error_prefix}/{error_type}/{_partition_path(arrival)}/"
+        + _object_name(
+            settings.delivery_stream_name,
+            settings.delivery.delivery_stream_version,
+            arrival,
+            object_id,
+        )
+    )
+
+
+def encode_records(records: Iterable[dict[str, Any]]) -> bytes:
+    """GZIP'd newline-delimited JSON, as Firehose delivers with GZIP compression on."""
+    lines = b"".join(orjson.dumps(record) + b"\n" for record in records)
+    return gzip.compress(lines, compresslevel=6, mtime=0)
+
+
+def count_records(body: bytes) -> int:
+    """Non-empty lines of a landed object, counted without parsing them."""
+    return sum(1 for line in gzip.decompress(body).splitlines() if line.strip())
+
+
+def decode_records(body: bytes) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in gzip.decompress(body).splitlines() if line]
+
+
+def quarantine_record(
+    raw_payload: bytes,
+    reasons: list[dict[str, str]],
+    *,
+    received_at_ms: int,
+    source: str,
+    kind: str,
+    payload_cap: int,
+) -> dict[str, Any]:
+    """A rejected event as kept for inspection and recovery: why, when, and what was sent."""
+    text = raw_payload[:payload_cap].decode("utf-8", errors="replace")
+    return {
+        "received_at": received_at_ms,
+        "source": source,
+        "kind": kind,
+        "reasons": reasons,
+        "payload": text,
+        "payload_bytes": len(raw_payload),
+        "payload_truncated": len(raw_payload) > payload_cap,
+    }
+
+
+_INGEST_DAY_FOLDER = re.compile(r"ingest_dt=(\d{4}-\d{2}-\d{2})")
+
+
+def first_ingest_day(settings: Settings, store: LandingStore) -> date | None:
+    """The first ingest date anything landed under (bronze or quarantine), from the folder
+    layout alone: a handful of listings, however many objects there are."""
+    bronze = settings.landing_bronze_prefix + "/"
+    parents = [bronze + name + "/" for name in store.folders(bronze)]
+    parents.append(settings.landing_quarantine_prefix + "/")
+    days = [
+        date.fromisoformat(match[1])
+        for parent in parents
+        for name in store.folders(parent)
+        if (match := _INGEST_DAY_FOLDER.fullmatch(name))
+    ]
+    return min(days, default=None)
