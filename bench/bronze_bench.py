@@ -20,8 +20,7 @@ from pathlib import Path
 from bench.report import Report, Row
 from lakehouse.bronze_load import Engine, load_bronze_hour
 from lakehouse.catalog import open_catalog
-from lakehouse.landed_hour import IngestHour, bronze_objects
-from streaming.contracts.landing import LocalLandingStore
+from streaming.contracts.landing import IngestHour, LocalLandingStore, bronze_objects
 from streaming.contracts.settings import Settings
 from streaming.generator.config import TrafficConfig
 from streaming.generator.sinks.landing import write_landing

@@ -21,10 +21,10 @@ from pathlib import Path
 from bench.report import Report, Row
 from lakehouse.arrivals import plan_arrivals
 from lakehouse.bronze_load import load_bronze_hour, load_hour
-from lakehouse.build import build_arrivals, build_lake, landed_hours
+from lakehouse.build import build_arrivals, build_lake
 from lakehouse.catalog import open_catalog
 from lakehouse.maintenance import expire_snapshots
-from streaming.contracts.landing import bronze_key, landing_store
+from streaming.contracts.landing import bronze_key, landed_hours, landing_store
 from streaming.contracts.settings import Settings, get_settings
 from streaming.generator.config import TrafficConfig
 from streaming.generator.runner import default_workers

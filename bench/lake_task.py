@@ -27,9 +27,9 @@ def main() -> None:
     started = time.perf_counter()
 
     from lakehouse.bronze_load import load_bronze_hour
-    from lakehouse.build import build_lake, landed_hours
+    from lakehouse.build import build_lake
     from lakehouse.catalog import open_catalog
-    from streaming.contracts.landing import landing_store
+    from streaming.contracts.landing import landed_hours, landing_store
     from streaming.contracts.settings import Settings
 
     settings = Settings(home=args.home)

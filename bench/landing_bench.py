@@ -20,9 +20,8 @@ from bench.measure import Comparison, Measured, compare_relations, run_measured
 from bench.peer_bench import REPO, peers_python
 from bench.report import Report, Row
 from lakehouse import engine
-from lakehouse.build import landed_hours
 from lakehouse.catalog import open_catalog
-from streaming.contracts.landing import landing_store
+from streaming.contracts.landing import landed_hours, landing_store
 from streaming.contracts.settings import Settings
 
 EVENTS = 1_000_000

@@ -26,7 +26,8 @@ import orjson
 from bench.ingest_bench import free_port, ingest_server, local_environment, percentile
 from bench.report import Report, Row
 from lakehouse.bronze_load import load_hour
-from lakehouse.build import build_lake, landed_hours
+from lakehouse.build import build_lake
+from streaming.contracts.landing import landed_hours
 from streaming.contracts.settings import LocalAwsSettings, Settings
 from streaming.delivery import Delivery
 from streaming.generator import TrafficConfig, generate

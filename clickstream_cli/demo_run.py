@@ -117,7 +117,7 @@ def _materialize(settings: Settings, console: Console) -> int:
 
         from clickstream_cli.launch import materialize_lake
         from clickstream_orchestration.definitions import defs
-        from lakehouse.build import landed_hours
+        from streaming.contracts.landing import landed_hours
 
     hours = landed_hours(settings)
     if not hours:

@@ -21,9 +21,8 @@ from clickstream_orchestration.assets.landing import LANDED_OBJECTS
 from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, bronze_job, segments_job
 from clickstream_orchestration.partitions import INGEST_HOURS, hour_key
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
-from lakehouse.build import hour_of_key
 from lakehouse.reference_load import SEGMENTS_PREFIX
-from streaming.contracts.landing import LandedObject
+from streaming.contracts.landing import LandedObject, hour_of_key
 from streaming.contracts.settings import get_settings
 
 

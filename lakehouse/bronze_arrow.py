@@ -26,9 +26,8 @@ from lakehouse.bronze_rows import (
     gunzip,
     parse_object,
 )
-from lakehouse.landed_hour import IngestHour
 from lakehouse.tables import BRONZE_EVENTS
-from streaming.contracts.landing import LandingStore
+from streaming.contracts.landing import IngestHour, LandingStore
 
 CHUNK_ROWS = 250_000
 _SCALAR_CONTROL_VALUE = re.compile(

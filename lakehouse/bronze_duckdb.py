@@ -23,8 +23,8 @@ from lakehouse.bronze_rows import (
     ParsedObject,
     parse_object,
 )
-from lakehouse.landed_hour import IngestHour
 from lakehouse.tables import BRONZE_EVENTS
+from streaming.contracts.landing import IngestHour
 from streaming.contracts.settings import Settings
 
 MEMORY_LIMIT = "1GB"

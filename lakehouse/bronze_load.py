@@ -25,11 +25,6 @@ from pyiceberg.table import Table
 from lakehouse import bronze_arrow, bronze_duckdb
 from lakehouse.bronze_rows import ParsedObject, Reject
 from lakehouse.catalog import open_catalog
-from lakehouse.landed_hour import (
-    IngestHour,
-    bronze_objects,
-    quarantine_objects,
-)
 from lakehouse.load_ledger import (
     ObjectOutcome,
     delete_matching,
@@ -46,7 +41,15 @@ from lakehouse.quarantine_load import (
     replace_rows,
 )
 from lakehouse.tables import BRONZE, LEDGER, QUARANTINE, ensure_table
-from streaming.contracts.landing import LandedObject, LandingStore, LocalLandingStore, landing_store
+from streaming.contracts.landing import (
+    IngestHour,
+    LandedObject,
+    LandingStore,
+    LocalLandingStore,
+    bronze_objects,
+    landing_store,
+    quarantine_objects,
+)
 from streaming.contracts.settings import Settings
 
 Engine = Literal["duckdb", "arrow"]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from lakehouse.arrivals import (
     ArrivalPlan,
@@ -19,30 +17,8 @@ from lakehouse.bronze_load import BronzeLoadResult, load_hour
 from lakehouse.catalog import open_catalog
 from lakehouse.dbt_invocation import Rebuild, run_dbt
 from lakehouse.reference_load import load_segment_changes
-from streaming.contracts.landing import LandingStore, landing_store
+from streaming.contracts.landing import landed_hours, landing_store
 from streaming.contracts.settings import Settings
-
-_HOUR_IN_KEY = re.compile(r"/ingest_dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
-
-
-def hour_of_key(key: str) -> datetime | None:
-    """The ingest hour a landing key is partitioned under, if any."""
-    match = _HOUR_IN_KEY.search(key)
-    if match is None:
-        return None
-    return datetime.fromisoformat(f"{match[1]}T{match[2]}:00:00").replace(tzinfo=UTC)
-
-
-def landed_hours(settings: Settings, store: LandingStore | None = None) -> list[datetime]:
-    """Every ingest hour that has bronze or quarantine objects in the landing store, in order."""
-    store = store or landing_store(settings)
-    hours = set()
-    for prefix in (settings.landing_bronze_prefix, settings.landing_quarantine_prefix):
-        for landed in store.list(prefix + "/"):
-            hour = hour_of_key(landed.key)
-            if hour is not None:
-                hours.add(hour)
-    return sorted(hours)
 
 
 def load_landed_hours(

@@ -12,9 +12,8 @@ import pyarrow as pa
 from pyiceberg.expressions import And, BooleanExpression, EqualTo, StartsWith
 from pyiceberg.table import Table, Transaction
 
-from lakehouse.landed_hour import IngestHour
 from lakehouse.tables import BRONZE_LEDGER
-from streaming.contracts.landing import LandedObject
+from streaming.contracts.landing import IngestHour, LandedObject
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from lakehouse.bronze_rows import (
     parse_object,
     split_lines,
 )
-from lakehouse.landed_hour import IngestHour
 from lakehouse.load_ledger import delete_matching, hour_filter
 from lakehouse.tables import QUARANTINE_EVENTS
+from streaming.contracts.landing import IngestHour
 from streaming.contracts.schema_registry import ValidationIssue
 
 INGEST = "ingest"

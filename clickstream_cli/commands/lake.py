@@ -27,9 +27,8 @@ def load(
 ) -> None:
     """Load landed objects into bronze and quarantine, hour by hour (re-runs are no-ops)."""
     from lakehouse.bronze_load import load_hour
-    from lakehouse.build import landed_hours
     from lakehouse.catalog import open_catalog
-    from streaming.contracts.landing import landing_store
+    from streaming.contracts.landing import landed_hours, landing_store
     from streaming.contracts.settings import get_settings
 
     chosen = None if hour is None else parse_hour(hour)

@@ -11,7 +11,7 @@ from collections import defaultdict
 import dagster as dg
 
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
-from lakehouse.build import hour_of_key
+from streaming.contracts.landing import hour_of_key
 
 OWNER = "team:data-platform"
 EVENTS_STREAM = dg.AssetKey(["landing", "events_stream"])

@@ -8,8 +8,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from lakehouse.build import hour_of_key
-from streaming.contracts.landing import LandingStore, count_records
+from streaming.contracts.landing import LandingStore, count_records, hour_of_key
 from streaming.contracts.settings import Settings
 
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import orjson
 
 from streaming.contracts.atomic_write import write_atomically
+from streaming.contracts.schema_registry import PRODUCER_EVENT, default_registry
 from streaming.contracts.settings import Settings
 
 
@@ -116,9 +117,57 @@ def landing_store(settings: Settings, s3_client: Any = None) -> LandingStore:
     return S3LandingStore(s3_client, settings.bucket_name("bronze"))
 
 
+@dataclass(frozen=True)
+class IngestHour:
+    """An hour of arrival in UTC, named as the landing layout and the lake partitions name it."""
+
+    start: datetime
+
+    @classmethod
+    def of(cls, moment: datetime) -> IngestHour:
+        """The hour holding ``moment``; a naive datetime is taken as UTC."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+        return cls(moment.replace(minute=0, second=0, microsecond=0))
+
+    @classmethod
+    def of_key(cls, key: str) -> IngestHour | None:
+        """The ingest hour a landing key is partitioned under, if any."""
+        match = _HOUR_IN_KEY.search(key)
+        if match is None:
+            return None
+        return cls(datetime.fromisoformat(f"{match[1]}T{match[2]}:00:00").replace(tzinfo=UTC))
+
+    @property
+    def ingest_dt(self) -> date:
+        return self.start.date()
+
+    @property
+    def hour(self) -> str:
+        return f"{self.start:%H}"
+
+    @property
+    def path(self) -> str:
+        """The partition folders of this hour under any landing prefix."""
+        return f"ingest_dt={self.ingest_dt.isoformat()}/hour={self.hour}"
+
+    def __str__(self) -> str:
+        return f"{self.ingest_dt.isoformat()}T{self.hour}"
+
+
+_HOUR_IN_KEY = re.compile(r"/ingest_dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
+_INGEST_DAY_FOLDER = re.compile(r"ingest_dt=(\d{4}-\d{2}-\d{2})")
+
+
+def hour_of_key(key: str) -> datetime | None:
+    """The start of the ingest hour a landing key is partitioned under, if any."""
+    hour = IngestHour.of_key(key)
+    return None if hour is None else hour.start
+
+
 def _partition_path(arrival: datetime) -> str:
-    arrival = arrival.astimezone(UTC)
-    return f"ingest_dt={arrival:%Y-%m-%d}/hour={arrival:%H}"
+    return IngestHour.of(arrival).path
 
 
 def _object_name(stream_name: str, version: int, arrival: datetime, object_id: str) -> str:
@@ -197,9 +246,6 @@ def quarantine_record(
     }
 
 
-_INGEST_DAY_FOLDER = re.compile(r"ingest_dt=(\d{4}-\d{2}-\d{2})")
-
-
 def first_ingest_day(settings: Settings, store: LandingStore) -> date | None:
     """The first ingest date anything landed under (bronze or quarantine), from the folder
     layout alone: a handful of listings, however many objects there are."""
@@ -213,3 +259,42 @@ def first_ingest_day(settings: Settings, store: LandingStore) -> date | None:
         if (match := _INGEST_DAY_FOLDER.fullmatch(name))
     ]
     return min(days, default=None)
+
+
+def event_types() -> list[str]:
+    """Firehose partitions bronze by event type; the producer schemas name every possible one."""
+    registry = default_registry()
+    found: set[str] = set()
+    for version in registry.versions(PRODUCER_EVENT):
+        document = registry.get(PRODUCER_EVENT, version).document
+        found.update(document["properties"]["event_type"]["enum"])
+    return sorted(found)
+
+
+def bronze_objects(store: LandingStore, settings: Settings, hour: IngestHour) -> list[LandedObject]:
+    """The bronze objects that landed in ``hour``, every event type, in key order."""
+    objects = []
+    for event_type in event_types():
+        prefix = f"{settings.landing_bronze_prefix}/events_type={event_type}/{hour.path}/"
+        objects.extend(store.list(prefix))
+    return sorted(objects, key=lambda item: item.key)
+
+
+def quarantine_objects(
+    store: LandingStore, settings: Settings, hour: IngestHour
+) -> list[LandedObject]:
+    """The quarantine objects that landed in ``hour``, in key order."""
+    prefix = f"{settings.landing_quarantine_prefix}/{hour.path}/"
+    return sorted(store.list(prefix), key=lambda item: item.key)
+
+
+def landed_hours(settings: Settings, store: LandingStore | None = None) -> list[datetime]:
+    """Every ingest hour that has bronze or quarantine objects in the landing store, in order."""
+    store = store or landing_store(settings)
+    hours = set()
+    for prefix in (settings.landing_bronze_prefix, settings.landing_quarantine_prefix):
+        for landed in store.list(prefix + "/"):
+            hour = hour_of_key(landed.key)
+            if hour is not None:
+                hours.add(hour)
+    return sorted(hours)

@@ -23,9 +23,9 @@ from clickstream_orchestration.definitions import build_definitions, defs
 from clickstream_orchestration.partitions import hour_key
 from clickstream_orchestration.resources import LakehouseResource, LocalLandingResource
 from clickstream_orchestration.sensors import landing_sensor
-from lakehouse.build import build_lake, landed_hours
+from lakehouse.build import build_lake
 from lakehouse.catalog import open_catalog
-from streaming.contracts.landing import bronze_key, encode_records, landing_store
+from streaming.contracts.landing import bronze_key, encode_records, landed_hours, landing_store
 from streaming.contracts.settings import Settings
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
