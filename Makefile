@@ -26,7 +26,7 @@ help:
 	@echo "make docs   dbt docs for analysts on http://127.0.0.1:8580 (CLICKSTREAM_DOCS_PORT)"
 	@echo "make bench  benchmarks against goals and peers (quick, a few minutes)"
 	@echo "make bench-full  the scaling runs too (1 M / 10 M / 30 M events; about an hour)"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff, import contracts, mypy and sqlfluff (make test runs it first)"
 	@echo "make lock   re-resolve requirements/lock.txt from pyproject.toml"
 	@echo "make infra-check  synth, cfn-lint, checkov and tests of the AWS deployment (infra/)"
 	@echo "make clean  remove local state (.clickstream/); distclean also removes .venv"
@@ -50,7 +50,7 @@ demo: $(INSTALLED) $(ENGINES)
 	$(BIN)/clickstream demo
 
 test: $(INSTALLED) $(ENGINES)
-	$(BIN)/ruff check .
+	$(MAKE) lint
 	$(BIN)/pytest
 	$(MAKE) infra-check
 
@@ -82,9 +82,14 @@ bench: $(INSTALLED) $(ENGINES) $(PEERS)
 bench-full: $(INSTALLED) $(ENGINES) $(PEERS)
 	$(BIN)/python -m bench --full
 
+# The same checks run on each commit once `.venv/bin/pre-commit install` is done
+# (.pre-commit-config.yaml); docs/adr/0002-layout.md says what the import contracts hold.
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	cd dbt_project && ../$(BIN)/sqlfluff lint
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

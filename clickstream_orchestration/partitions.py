@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from clickstream_orchestration.dbt_manifest import max_lateness_days
+from lakehouse.dbt_invocation import max_lateness_days
 from streaming.contracts.landing import first_ingest_day, landing_store
 from streaming.contracts.settings import Settings, get_settings
 
@@ -73,8 +73,3 @@ def hours_of(window: dg.TimeWindow) -> list[datetime]:
         hours.append(hour)
         hour += timedelta(hours=1)
     return hours
-
-
-def days_of(window: dg.TimeWindow) -> tuple[date, date]:
-    """First and last event date (both inclusive) of a daily partition time window."""
-    return window.start.date(), (window.end - timedelta(days=1)).date()

@@ -8,7 +8,6 @@ lakehouse resource carries). Nothing else in the code location branches on the e
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,10 +17,9 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
-from dagster_dbt import DbtCliResource
 from pyiceberg.catalog import Catalog
 
-from clickstream_orchestration.dbt_manifest import dbt_project
+from clickstream_orchestration.dbt_resources import dbt_resource
 from lakehouse.catalog import open_catalog
 from lakehouse.dbt_invocation import (
     dbt_environment,
@@ -216,16 +214,6 @@ def landing_resource(settings: Settings) -> LandingResource:
         return LocalLandingResource(root=str(settings.landing_dir))
     return S3LandingResource(
         bucket=settings.bucket_name("bronze"), s3=S3Resource(region_name=settings.region)
-    )
-
-
-def dbt_resource(settings: Settings) -> DbtCliResource:
-    project = dbt_project(settings)
-    return DbtCliResource(
-        project_dir=project,
-        profiles_dir=str(project.profiles_dir),
-        target=project.target,
-        dbt_executable=str(Path(sys.executable).with_name("dbt")),
     )
 
 

@@ -26,8 +26,8 @@ from lakehouse.arrivals import (
     plan_arrivals,
     record_consumed,
 )
-from lakehouse.dbt_invocation import EventDays, Window
 from lakehouse.rebuild_queue import enqueue, mark_built, queued_days
+from lakehouse.window import EventDays, Window
 from streaming.contracts.settings import get_settings
 
 _ORCHESTRATION = get_settings().orchestration
@@ -110,8 +110,8 @@ def rebuild_requests(
 
 
 @dg.schedule(
-    name="gold_refresh",
-    cron_schedule=_ORCHESTRATION.gold_refresh_cron,
+    name="lake_refresh_schedule",
+    cron_schedule=_ORCHESTRATION.lake_refresh_cron,
     execution_timezone="UTC",
     job=lake_refresh_job,
     description=(
@@ -120,7 +120,7 @@ def rebuild_requests(
     ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-def gold_refresh(
+def lake_refresh_schedule(
     context: dg.ScheduleEvaluationContext, lakehouse: LakehouseResource
 ) -> dg.SkipReason | list[dg.RunRequest]:
     if context.instance.get_latest_materialization_event(SILVER_USER_SEGMENTS) is None:
@@ -170,4 +170,4 @@ maintenance_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
-SCHEDULES = [gold_refresh, maintenance_schedule]
+SCHEDULES = [lake_refresh_schedule, maintenance_schedule]

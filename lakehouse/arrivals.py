@@ -35,7 +35,6 @@ from pyiceberg.expressions import BooleanExpression, In, StartsWith
 from pyiceberg.table import Table
 
 from lakehouse.catalog import open_catalog
-from lakehouse.dbt_invocation import EventDays
 from lakehouse.load_ledger import delete_matching
 from lakehouse.tables import (
     ARRIVALS,
@@ -47,6 +46,7 @@ from lakehouse.tables import (
     MANIFEST,
     ensure_table,
 )
+from lakehouse.window import EventDays
 from streaming.contracts.settings import Settings
 
 Hour = tuple[date, str]

@@ -12,52 +12,14 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
+import yaml
+
+from lakehouse.window import Rebuild
 from streaming.contracts.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
-
-
-@dataclass(frozen=True)
-class Window:
-    """The event dates an incremental run rebuilds (both inclusive)."""
-
-    min_date: date
-    max_date: date
-
-    def __post_init__(self) -> None:
-        if self.min_date > self.max_date:
-            raise ValueError(f"window starts {self.min_date} after it ends {self.max_date}")
-
-    @property
-    def event_days(self) -> tuple[date, ...]:
-        span = (self.max_date - self.min_date).days + 1
-        return tuple(self.min_date + timedelta(days=offset) for offset in range(span))
-
-    def as_vars(self) -> dict[str, str]:
-        return {"min_date": self.min_date.isoformat(), "max_date": self.max_date.isoformat()}
-
-
-@dataclass(frozen=True)
-class EventDays:
-    """What an arrival-driven run rebuilds: these event dates, read from the bronze rows of
-    these ingest dates (see ``lakehouse/arrivals.py``)."""
-
-    event_days: tuple[date, ...]
-    ingest_days: tuple[date, ...]
-
-    def as_vars(self) -> dict[str, list[str]]:
-        return {
-            "event_days": [day.isoformat() for day in sorted(self.event_days)],
-            "ingest_days": [day.isoformat() for day in sorted(self.ingest_days)],
-        }
-
-
-Rebuild = Window | EventDays
-"""The event days a run rebuilds; None (where accepted) means a full build."""
 
 
 def dbt_target(settings: Settings) -> str:
@@ -81,15 +43,38 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-def dbt_command(
+def dbt_executable() -> Path:
+    """The dbt of this environment (the one installed beside this interpreter)."""
+    return Path(sys.executable).with_name("dbt")
+
+
+def rebuild_vars(rebuild: Rebuild) -> list[str]:
+    """The ``--vars`` that tell the models which event days to rebuild (``macros/window.sql``)."""
+    return ["--vars", json.dumps(rebuild.as_vars())]
+
+
+def dbt_args(
     args: Sequence[str], *, window: Rebuild | None = None, full_refresh: bool = False
 ) -> list[str]:
-    command = [str(Path(sys.executable).with_name("dbt")), *args]
+    """A dbt command's arguments: the subcommand and its options, the rebuild's vars."""
+    command = list(args)
     if window is not None:
-        command += ["--vars", json.dumps(window.as_vars())]
+        command += rebuild_vars(window)
     if full_refresh:
         command.append("--full-refresh")
     return command
+
+
+def dbt_command(
+    args: Sequence[str], *, window: Rebuild | None = None, full_refresh: bool = False
+) -> list[str]:
+    return [str(dbt_executable()), *dbt_args(args, window=window, full_refresh=full_refresh)]
+
+
+def max_lateness_days() -> int:
+    """How many days after its event date an event may still arrive (a dbt project var)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return int(project["vars"]["max_lateness_days"])
 
 
 def run_dbt(
@@ -142,7 +127,7 @@ def _run_in_process(
 ) -> None:
     from dbt.cli.main import dbtRunner
 
-    command = dbt_command(args, window=window, full_refresh=full_refresh)[1:]
+    command = dbt_args(args, window=window, full_refresh=full_refresh)
     command += ["--project-dir", str(DBT_PROJECT_DIR), "--quiet"]
     with process_environment(dbt_environment(settings)):
         try:

@@ -8,36 +8,22 @@ so readers see either the old or the new partitions, never a mix.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import AlwaysFalse, AlwaysTrue, BooleanExpression, In
+from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.table import Table
 
 from lakehouse.catalog import table_location
 from lakehouse.load_ledger import delete_matching
 from lakehouse.tables import TABLE_PROPERTIES, with_lake_properties
+from lakehouse.window import Rewrite
 from streaming.contracts.settings import Settings
 
 SCHEMA_FILE = "_schema.parquet"
-
-
-@dataclass(frozen=True)
-class Rewrite:
-    """The partitions a run replaces: the ``days`` of the date ``column``."""
-
-    column: str
-    days: tuple[date, ...]
-
-    def expression(self) -> BooleanExpression:
-        if not self.days:
-            return AlwaysFalse()
-        return In(self.column, {day.isoformat() for day in self.days})
 
 
 def _nullable(schema: pa.Schema) -> pa.Schema:
@@ -87,7 +73,7 @@ def commit_files(
         str(path) for path in files_dir.rglob("*.parquet") if path.name != SCHEMA_FILE
     )
     with table.transaction() as transaction:
-        delete_matching(transaction, rewrite.expression() if rewrite else AlwaysTrue())
+        delete_matching(transaction, rewrite.where() if rewrite else AlwaysTrue())
         if data_files:
             transaction.add_files(data_files)
     return catalog.load_table(identifier)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streaming.contracts.atomic_write import write_atomically
 from streaming.contracts.settings import Settings
 
 
@@ -56,8 +57,5 @@ def read_publication(settings: Settings, invocation_id: str) -> Publication:
 
 def write_publication(settings: Settings, publication: Publication) -> Path:
     path = publication_path(settings, publication.invocation_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_suffix(".json.tmp")
-    staging.write_text(publication.to_json())
-    staging.replace(path)
+    write_atomically(path, publication.to_json().encode())
     return path

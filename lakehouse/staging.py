@@ -20,7 +20,7 @@ from typing import Any
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
-from lakehouse.iceberg_writer import Rewrite
+from lakehouse.window import Rewrite
 from streaming.contracts.settings import Settings
 
 

@@ -97,3 +97,38 @@ def test_dagster_definitions_load(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def _lint_recipe() -> list[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlint: ", 1)[1].split("\n\n", 1)[0]
+    return [line.strip() for line in recipe.splitlines()[1:]]
+
+
+def test_make_test_runs_every_check_and_pre_commit_runs_the_same() -> None:
+    import yaml
+
+    checks = ["ruff check", "ruff format --check", "lint-imports", "mypy", "sqlfluff lint"]
+    recipe = _lint_recipe()
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    entries = [hook["entry"] for hook in hooks]
+    for check in checks:
+        assert any(check in line for line in recipe), f"make lint does not run {check}"
+        assert any(check in entry for entry in entries), f"pre-commit does not run {check}"
+    test_recipe = (ROOT / "Makefile").read_text().split("\ntest: ", 1)[1].split("\n\n", 1)[0]
+    assert "$(MAKE) lint" in test_recipe
+
+
+def test_import_contracts_cover_every_package() -> None:
+    config = (ROOT / ".importlinter").read_text()
+    for package in ("streaming", "lakehouse", "clickstream_orchestration", "clickstream_cli"):
+        assert f"\n    {package}\n" in config
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "0 broken" in result.stdout

@@ -68,7 +68,8 @@ def build(
 ) -> None:
     """Build silver and gold with dbt (and run its tests), for a window of event dates or all."""
     from lakehouse.build import build_lake
-    from lakehouse.dbt_invocation import DbtError, Window
+    from lakehouse.dbt_invocation import DbtError
+    from lakehouse.window import Window
     from streaming.contracts.settings import get_settings
 
     if (min_date is None) != (max_date is None):

@@ -9,7 +9,6 @@ segments model is rebuilt whole, unpartitioned. Every dbt test is an asset check
 severity blocks downstream.
 """
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -21,16 +20,16 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
-from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
-from clickstream_orchestration.dbt_manifest import dbt_project, ensure_manifest, max_lateness_days
+from clickstream_orchestration.dbt_resources import dbt_project, ensure_manifest
 from clickstream_orchestration.metadata import table_metadata
-from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, days_of
+from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD
 from clickstream_orchestration.resources import LakehouseResource
 from lakehouse.arrivals import decode_rebuild
-from lakehouse.dbt_invocation import EventDays, Window
+from lakehouse.dbt_invocation import max_lateness_days, rebuild_vars
 from lakehouse.publication import Publication, read_publication
+from lakehouse.window import EventDays, Window
 from streaming.contracts.settings import Settings, get_settings
 
 DOCS_URL = get_settings().docs_url
@@ -101,20 +100,20 @@ def _rebuild(context: dg.AssetExecutionContext) -> EventDays | Window:
     text = context.run.tags.get(REBUILD)
     if text:
         return decode_rebuild(text)
-    first, last = days_of(context.partition_time_window)
-    return Window(first, last)
+    return _partition_window(context)
 
 
 def _window_vars(context: dg.AssetExecutionContext) -> list[str]:
-    return ["--vars", json.dumps(_rebuild(context).as_vars())]
+    return rebuild_vars(_rebuild(context))
+
+
+def _partition_window(context: dg.AssetExecutionContext) -> Window:
+    time_window = context.partition_time_window
+    return Window.covering(time_window.start, time_window.end)
 
 
 def _partition_filter(context: dg.AssetExecutionContext) -> Any:
-    first, last = days_of(context.partition_time_window)
-    return And(
-        GreaterThanOrEqual("event_dt", first.isoformat()),
-        LessThanOrEqual("event_dt", last.isoformat()),
-    )
+    return _partition_window(context).where("event_dt")
 
 
 def _build(

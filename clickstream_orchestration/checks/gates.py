@@ -2,18 +2,12 @@
 downstream in the run and shows in the UI with the failing expectations as metadata."""
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 import pyarrow.compute as pc
-from pyiceberg.expressions import (
-    AlwaysTrue,
-    And,
-    BooleanExpression,
-    GreaterThanOrEqual,
-    LessThanOrEqual,
-)
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS
 from clickstream_orchestration.checks.expectations import validate
@@ -28,20 +22,18 @@ from clickstream_orchestration.checks.window import run_window
 from clickstream_orchestration.partitions import EVENT_DAYS, INGEST_HOURS, hours_of
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
 from lakehouse.tables import BRONZE, LEDGER, QUARANTINE
+from lakehouse.window import Window
 
 SILVER_EVENTS = dg.AssetKey(["silver", "silver_events"])
 FACT_FUNNEL = dg.AssetKey(["gold", "fact_funnel"])
 
 
-def _dates_in(column: str, window: dg.TimeWindow | None) -> BooleanExpression:
-    """Rows whose date ``column`` falls on a day of ``window`` (every row without one)."""
+def _dates_in(column: str, window: dg.TimeWindow | None, widen_days: int = 0) -> BooleanExpression:
+    """Rows whose date ``column`` falls on a day ``window`` touches, widened by ``widen_days``
+    on each side (every row for an unpartitioned run)."""
     if window is None:
         return AlwaysTrue()
-    last = (window.end - timedelta(microseconds=1)).date()
-    return And(
-        GreaterThanOrEqual(column, window.start.date().isoformat()),
-        LessThanOrEqual(column, last.isoformat()),
-    )
+    return Window.covering(window.start, window.end).widened(widen_days).where(column)
 
 
 def _scan(
@@ -51,10 +43,7 @@ def _scan(
 ) -> pd.DataFrame:
     settings = lakehouse.settings()
     table = lakehouse.catalog().load_table(settings.table_identifier(suite.table))
-    if window is not None and suite.rewrite_widen_days:
-        widen = timedelta(days=suite.rewrite_widen_days)
-        window = dg.TimeWindow(window.start - widen, window.end + widen)
-    row_filter = _dates_in(suite.partition_column, window)
+    row_filter = _dates_in(suite.partition_column, window, suite.rewrite_widen_days)
     return table.scan(row_filter=row_filter, selected_fields=tuple(suite.columns)).to_pandas()
 
 

@@ -1,9 +1,10 @@
-"""Whole-file writes that a crash cannot tear: a temp file beside the target, fsync, rename."""
+"""Writes a crash cannot tear: a temp file (or link) beside the target, then one rename."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 
@@ -19,4 +20,16 @@ def write_atomically(target: Path, body: bytes) -> None:
         Path(temp).replace(target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def point_atomically(link: Path, target: Path) -> None:
+    """Make the symlink ``link`` point at ``target`` (relative to the link's folder, as given);
+    readers resolve the old target or the new one, never a missing link."""
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.link")
+    temporary.symlink_to(target)
+    try:
+        temporary.replace(link)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
         raise

@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "aws"]
@@ -112,7 +112,12 @@ class OrchestrationSettings(BaseModel):
     """Objects whose last-modified time is this close to the newest one seen are remembered by
     key, so a listing that shows an object late (same second, or eventual listing) never loses
     it and never re-requests it."""
-    gold_refresh_cron: str = "*/10 * * * *"
+    lake_refresh_cron: str = Field(
+        default="*/10 * * * *",
+        validation_alias=AliasChoices("lake_refresh_cron", "gold_refresh_cron"),
+    )
+    """The ``lake_refresh_schedule``'s cron (``gold_refresh_cron``, its first name, is still
+    read)."""
     maintenance_cron: str = "30 3 * * *"
     snapshot_retention_hours: int = Field(default=24, ge=1)
     gold_freshness_hours: int = Field(default=2, ge=1)

@@ -17,7 +17,6 @@ consumer keeps two files apart:
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from streaming.contracts.atomic_write import point_atomically
 from streaming.contracts.settings import Settings
 from streaming.realtime.local_sql import (
     EVENT_COLUMNS,
@@ -211,9 +211,7 @@ class RealtimeStore:
         conn.execute("COMMIT")
 
     def _point_link_at(self, target: Path) -> None:
-        temporary = self.directory / f".rt-{os.getpid()}-{uuid.uuid4().hex[:8]}.link"
-        temporary.symlink_to(Path("snapshots") / target.name)
-        temporary.replace(self.link)
+        point_atomically(self.link, Path("snapshots") / target.name)
 
 
 # --- reading ---------------------------------------------------------------------------------

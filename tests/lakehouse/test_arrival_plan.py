@@ -12,7 +12,7 @@ import pytest
 
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO
 from clickstream_orchestration.resources import LakehouseResource
-from clickstream_orchestration.schedules import gold_refresh, rebuild_requests
+from clickstream_orchestration.schedules import lake_refresh_schedule, rebuild_requests
 from lakehouse.arrivals import (
     decode_days,
     decode_rebuild,
@@ -22,8 +22,8 @@ from lakehouse.arrivals import (
     record_consumed,
 )
 from lakehouse.bronze_load import load_hour
-from lakehouse.dbt_invocation import EventDays
 from lakehouse.rebuild_queue import enqueue, mark_built, queued_days
+from lakehouse.window import EventDays
 from streaming.contracts.landing import bronze_key, landing_store
 from streaming.contracts.settings import Settings
 from tests.landed_events import Landing, event
@@ -131,7 +131,7 @@ def test_a_load_without_events_is_consumed_without_a_run(tmp_path: Path) -> None
                 scheduled_execution_time=datetime(2026, 11, 20, 10, 15, tzinfo=UTC),
                 resources={"lakehouse": LakehouseResource(home=str(settings.home))},
             ) as context:
-                return gold_refresh(context)
+                return lake_refresh_schedule(context)
 
         waiting = tick()
         assert isinstance(waiting, dg.SkipReason)

@@ -15,14 +15,8 @@ import pytest
 import sqlglot
 from moto.server import ThreadedMotoServer
 
-from lakehouse.dbt_invocation import (
-    DBT_PROJECT_DIR,
-    EventDays,
-    Rebuild,
-    Window,
-    dbt_command,
-    dbt_environment,
-)
+from lakehouse.dbt_invocation import DBT_PROJECT_DIR, dbt_command, dbt_environment
+from lakehouse.window import EventDays, Rebuild, Window
 from streaming.contracts.settings import Settings
 
 MODELS = {

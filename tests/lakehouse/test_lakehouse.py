@@ -23,8 +23,8 @@ from lakehouse.arrivals import plan_arrivals
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_arrivals, build_lake
 from lakehouse.catalog import open_catalog
-from lakehouse.dbt_invocation import Window
 from lakehouse.query import query
+from lakehouse.window import Window
 from streaming.contracts.landing import landing_store
 from streaming.contracts.settings import Settings
 from streaming.generator.config import TrafficConfig

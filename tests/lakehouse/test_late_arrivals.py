@@ -19,13 +19,13 @@ from clickstream_cli.launch import StageOutcome, run_job
 from clickstream_orchestration.definitions import build_definitions
 from clickstream_orchestration.partitions import REBUILD
 from clickstream_orchestration.resources import LakehouseResource
-from clickstream_orchestration.schedules import gold_refresh
+from clickstream_orchestration.schedules import lake_refresh_schedule
 from lakehouse.arrivals import decode_rebuild
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_lake
 from lakehouse.catalog import open_catalog
-from lakehouse.dbt_invocation import EventDays
 from lakehouse.query import query
+from lakehouse.window import EventDays
 from streaming.contracts.settings import Settings
 from tests.landed_events import Landing, event
 
@@ -111,7 +111,7 @@ def _scheduled_run(
         scheduled_execution_time=datetime.fromisoformat(hour).replace(tzinfo=UTC),
         resources={"lakehouse": LakehouseResource(home=str(settings.home))},
     ) as context:
-        requests = gold_refresh(context)
+        requests = lake_refresh_schedule(context)
     if isinstance(requests, dg.SkipReason):
         return None
     assert isinstance(requests, list)

@@ -24,11 +24,12 @@ from lakehouse.audit import NodeResult, withheld_models
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_lake
 from lakehouse.catalog import open_catalog
-from lakehouse.dbt_invocation import DbtError, Window
+from lakehouse.dbt_invocation import DbtError
 from lakehouse.engine import load_extensions
 from lakehouse.publication import Publication, read_publication
 from lakehouse.reference_load import SEGMENTS_PREFIX
 from lakehouse.staging import StagedTable, record_staged, staged_root
+from lakehouse.window import Window
 from streaming.contracts.landing import encode_records, landing_store
 from streaming.contracts.settings import Settings
 from tests.lake_keys import KEYS

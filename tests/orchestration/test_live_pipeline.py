@@ -101,7 +101,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "CLICKSTREAM_LOCAL_AWS__PORT": str(settings.local_aws.port),
         "CLICKSTREAM_LOCAL_AWS__KINESIS_PORT": str(settings.local_aws.kinesis_port),
         "CLICKSTREAM_INGEST__PORT": str(settings.ingest.port),
-        "CLICKSTREAM_ORCHESTRATION__GOLD_REFRESH_CRON": "* * * * *",
+        "CLICKSTREAM_ORCHESTRATION__LAKE_REFRESH_CRON": "* * * * *",
         "CLICKSTREAM_ORCHESTRATION__SENSOR_INTERVAL_SECONDS": "5",
     }
     ui = free_port()

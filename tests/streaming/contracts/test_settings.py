@@ -142,3 +142,11 @@ def test_names_that_aws_would_refuse_are_caught_early(monkeypatch: pytest.Monkey
     monkeypatch.setenv("CLICKSTREAM_PROJECT", "Shop_Analytics")
     with pytest.raises(ValidationError, match="lowercase"):
         Settings()
+
+
+@pytest.mark.parametrize("name", ["LAKE_REFRESH_CRON", "GOLD_REFRESH_CRON"])
+def test_the_refresh_cron_is_read_under_its_name_and_its_first_name(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"CLICKSTREAM_ORCHESTRATION__{name}", "*/5 * * * *")
+    assert Settings().orchestration.lake_refresh_cron == "*/5 * * * *"

@@ -1,4 +1,5 @@
-"""The dbt project as Dagster sees it: one manifest per target, parsed when it is stale.
+"""dbt as Dagster sees it: the one cached project per target, its manifest (parsed when it is
+stale) and the resource that runs ``lakehouse.dbt_invocation``'s command inside a run.
 
 Definitions need ``manifest.json`` to exist when they load. ``dagster dev`` would parse only
 under its own flag, and a fresh clone has none, so the manifest is (re)built here whenever a
@@ -7,17 +8,18 @@ model, macro or project file is newer than it (about 6 s; a no-op otherwise).
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
 
-import yaml
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from lakehouse.dbt_invocation import (
     DBT_PROJECT_DIR,
     dbt_command,
     dbt_environment,
+    dbt_executable,
     dbt_target,
 )
 from streaming.contracts.settings import Settings
@@ -26,12 +28,26 @@ _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "sna
 
 
 def dbt_project(settings: Settings) -> DbtProject:
-    target = dbt_target(settings)
+    return _project_for(dbt_target(settings))
+
+
+@functools.cache
+def _project_for(target: str) -> DbtProject:
     return DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
         target_path=Path("target") / target,
+    )
+
+
+def dbt_resource(settings: Settings) -> DbtCliResource:
+    project = dbt_project(settings)
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(project.profiles_dir),
+        target=project.target,
+        dbt_executable=str(dbt_executable()),
     )
 
 
@@ -53,12 +69,6 @@ def ensure_manifest(settings: Settings) -> Path:
     if result.returncode != 0 or not manifest.exists():
         raise RuntimeError(f"dbt parse failed for target {project.target}:\n{result.stdout}")
     return manifest
-
-
-def max_lateness_days() -> int:
-    """How many days after its event date an event may still arrive (a dbt project var)."""
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    return int(project["vars"]["max_lateness_days"])
 
 
 def _newest_source() -> float:
