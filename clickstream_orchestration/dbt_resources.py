@@ -27,7 +27,8 @@ from streaming.contracts.settings import Settings
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "snapshots")
 
 
-def dbt_project(settings: Settings) -> DbtProject:
+def dagster_dbt_project(settings: Settings) -> DbtProject:
+    """The dbt project of the settings' target as dagster-dbt reads it (one per target)."""
     return _project_for(dbt_target(settings))
 
 
@@ -42,7 +43,7 @@ def _project_for(target: str) -> DbtProject:
 
 
 def dbt_resource(settings: Settings) -> DbtCliResource:
-    project = dbt_project(settings)
+    project = dagster_dbt_project(settings)
     return DbtCliResource(
         project_dir=project,
         profiles_dir=str(project.profiles_dir),
@@ -52,7 +53,7 @@ def dbt_resource(settings: Settings) -> DbtCliResource:
 
 
 def ensure_manifest(settings: Settings) -> Path:
-    project = dbt_project(settings)
+    project = dagster_dbt_project(settings)
     manifest = project.manifest_path
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source():
         return manifest

@@ -22,7 +22,7 @@ from dagster_dbt import (
 )
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
-from clickstream_orchestration.dbt_resources import dbt_project, ensure_manifest
+from clickstream_orchestration.dbt_resources import dagster_dbt_project, ensure_manifest
 from clickstream_orchestration.metadata import table_metadata
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD
 from clickstream_orchestration.resources import LakehouseResource
@@ -89,7 +89,7 @@ def _layer(props: Mapping[str, Any]) -> str:
 
 _SETTINGS: Settings = get_settings()
 _MANIFEST = ensure_manifest(_SETTINGS)
-DBT_PROJECT = dbt_project(_SETTINGS)
+DAGSTER_DBT_PROJECT = dagster_dbt_project(_SETTINGS)
 TRANSLATOR = LakeDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True)
 )
@@ -175,7 +175,7 @@ def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.
 
     @dbt_assets(
         manifest=_MANIFEST,
-        project=DBT_PROJECT,
+        project=DAGSTER_DBT_PROJECT,
         select=select,
         exclude=exclude,
         partitions_def=EVENT_DAYS,
@@ -201,7 +201,7 @@ gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold")
 
 @dbt_assets(
     manifest=_MANIFEST,
-    project=DBT_PROJECT,
+    project=DAGSTER_DBT_PROJECT,
     select=f"tag:{UNPARTITIONED_TAG}",
     dagster_dbt_translator=TRANSLATOR,
     name="silver_unpartitioned",
