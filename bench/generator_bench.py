@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from bench.report import Report, Row, median_of
@@ -41,13 +42,15 @@ def _generate(events: int, workers: int, out: Path) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
+def _rate(workers: int, out: Path) -> float:
+    """Events per second of one generator run of 1 M events."""
+    return 1_000_000 / _generate(1_000_000, workers, out)[0]
+
+
 def run(report: Report, *, full_events: int = 10_000_000, runs: int = 3) -> None:
     with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as scratch:
         out = Path(scratch) / "events.jsonl"
-        per_worker = {
-            workers: median_of(runs, lambda w=workers: 1_000_000 / _generate(1_000_000, w, out)[0])
-            for workers in (1, 2)
-        }
+        per_worker = {workers: median_of(runs, partial(_rate, workers, out)) for workers in (1, 2)}
         report.add(
             Row(
                 "generator, 1 M events, 2 workers",

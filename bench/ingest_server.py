@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     target = f"bench.ingest_server:{'null_sink_app' if args.sink == 'null' else 'kinesis_app'}"
     config = uvicorn_config(target, "127.0.0.1", args.port, get_settings().ingest)
-    uvicorn.run(**config, factory=True, workers=args.workers)  # type: ignore[arg-type]
+    uvicorn.run(**config, factory=True, workers=args.workers)
 
 
 if __name__ == "__main__":

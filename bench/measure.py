@@ -184,10 +184,12 @@ def _projection(columns: Iterable[str], types: Mapping[str, str]) -> str:
 def fingerprint(conn: duckdb.DuckDBPyConnection, relation: str, projection: str) -> Fingerprint:
     """Row count and the sum of every row's hash, the row hashed as JSON (so a null, an empty
     string, an empty list and a list holding a null all differ)."""
-    rows, digest = conn.execute(
+    row = conn.execute(
         f"select count(*), coalesce(sum(hash(to_json(projected))::hugeint), 0) "
         f"from (select {projection} from {relation}) as projected"
     ).fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    rows, digest = row
     return Fingerprint(int(rows), int(digest))
 
 
@@ -218,12 +220,12 @@ def compare_relations(
         return result
     only = []
     for left, right in ((ours, peer), (peer, ours)):
-        only.append(
-            conn.execute(
-                f"select count(*) from (select {projection} from {left} "
-                f"except all select {projection} from {right})"
-            ).fetchone()[0]
-        )
+        row = conn.execute(
+            f"select count(*) from (select {projection} from {left} "
+            f"except all select {projection} from {right})"
+        ).fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        only.append(row[0])
     return Comparison(name, result.ours, result.peer, chosen, int(only[0]), int(only[1]))
 
 

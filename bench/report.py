@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TypedDict
 
 import orjson
 from rich.console import Console
@@ -159,7 +160,18 @@ class Report:
         return json_path
 
 
-def machine() -> dict[str, object]:
+class Machine(TypedDict):
+    """Where and with what a benchmark ran."""
+
+    date: str
+    cpu: str
+    cores: int
+    python: str
+    commit: str
+    versions: dict[str, str]
+
+
+def machine() -> Machine:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -167,7 +179,7 @@ def machine() -> dict[str, object]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    versions = {}
+    versions: dict[str, str] = {}
     for name in VERSIONED:
         try:
             versions[name] = metadata.version(name)

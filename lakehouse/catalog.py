@@ -7,7 +7,7 @@ import contextlib
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError
 
-from streaming.contracts.settings import Settings
+from streaming.contracts.settings import BucketPurpose, Settings
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -44,9 +44,10 @@ def table_location(settings: Settings, namespace: str, table: str) -> str | None
     if settings.env == "local":
         return None
     layer = table.split("_", 1)[0]
-    bucket = {
+    buckets: dict[str, BucketPurpose] = {
         "bronze": "bronze",
         "quarantine": "quarantine",
         "fact": "gold",
-    }.get(layer, "silver")
+    }
+    bucket = buckets.get(layer, "silver")
     return f"s3://{settings.bucket_name(bucket)}/iceberg/{namespace}/{table}"

@@ -73,7 +73,9 @@ def rekey_user_id_hash(client_hash: str | None, key: bytes) -> str | None:
 @lru_cache(maxsize=8192)
 def is_bot_user_agent(user_agent: str | None) -> bool:
     """Cached: traffic carries few distinct user agents, and the pattern is costly."""
-    return bool(user_agent) and _BOT_USER_AGENT.search(user_agent) is not None
+    if not user_agent:
+        return False
+    return _BOT_USER_AGENT.search(user_agent) is not None
 
 
 def normalise_country(value: str | None) -> str | None:

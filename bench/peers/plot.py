@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -17,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
-def plot(rows: list[dict[str, object]], out: Path) -> None:
+def plot(rows: list[dict[str, Any]], out: Path) -> None:
     figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key, label, style in (
         ("ours", "ours (DuckDB + dbt + Iceberg)", "o-"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import orjson
 import typer
 
 
 def show_config() -> None:
     """Print the resolved settings and the resource names derived from them (secrets masked)."""
-    from streaming.contracts.settings import get_settings
+    from streaming.contracts.settings import BucketPurpose, get_settings
 
     settings = get_settings()
     resolved = settings.model_dump(mode="json")
@@ -17,10 +19,7 @@ def show_config() -> None:
         "stream_arn": settings.stream_arn,
         "delivery_stream_name": settings.delivery_stream_name,
         "dlq_name": settings.dlq_name,
-        "buckets": {
-            purpose: settings.bucket_name(purpose)
-            for purpose in ("bronze", "silver", "gold", "quarantine", "athena-results")
-        },
+        "buckets": {purpose: settings.bucket_name(purpose) for purpose in get_args(BucketPurpose)},
         "glue_databases": list(settings.glue_databases),
         "athena_workgroup": settings.athena_workgroup,
         "redshift_workgroup": settings.redshift_workgroup_name,

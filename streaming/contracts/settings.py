@@ -19,6 +19,8 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "aws"]
+BucketPurpose = Literal["bronze", "silver", "gold", "quarantine", "athena-results"]
+"""The buckets of a deployment, one per purpose."""
 
 LOOPBACK = "127.0.0.1"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -240,9 +242,7 @@ class Settings(BaseSettings):
     def dlq_name(self) -> str:
         return f"{self.resource_prefix}-ingest-dlq"
 
-    def bucket_name(
-        self, purpose: Literal["bronze", "silver", "gold", "quarantine", "athena-results"]
-    ) -> str:
+    def bucket_name(self, purpose: BucketPurpose) -> str:
         """S3 bucket names are global: they carry the account and region."""
         return f"{self.resource_prefix}-{purpose}-{self.account_id}-{self.region}"
 

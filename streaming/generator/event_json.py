@@ -63,13 +63,14 @@ def person_json(seed: int, index: int) -> PersonJson:
     return PersonJson(
         person=person,
         head=HEAD if person.sdk_version != LEGACY_SDK else HEAD_WITHOUT_VERSION,
-        users=users,  # type: ignore[arg-type]
+        users=users,
         ctx_tail="," + members(context) + "}",
         tail=f",{members({'metadata': metadata})}}}",
     )
 
 
-def json_text(value: str) -> str:
+def json_text(value: object) -> str:
+    """A string, or a whole mapping such as the UTM parameters, as JSON text."""
     return _dumps(value).decode()
 
 

@@ -62,7 +62,8 @@ class Population:
 class Visitor(NamedTuple):
     """A person: one browser, one network address, stable preferences."""
 
-    index: int
+    number: int
+    """The person's place in the population (a field named ``index`` would shadow tuple.index)."""
     user_id_hash: str
     country: str
     locale: str
@@ -84,7 +85,7 @@ class Visitor(NamedTuple):
 class CrawlerVisit(NamedTuple):
     """A crawler or automation client; it runs the SDK with a fresh anonymous id."""
 
-    index: int
+    number: int
     user_id_hash: str
     ip: str
     country: str
@@ -119,7 +120,7 @@ def visitor(seed: int, index: int) -> Visitor:
     interest = interests[int(draw() * len(interests))]
     enrolled = tuple(name for name in EXPERIMENTS if draw() < 0.45) or (EXPERIMENTS[0],)
     return Visitor(
-        index=index,
+        number=index,
         user_id_hash=client_hash("user", seed, index),
         country=country.code,
         locale=country.locales[int(draw() * len(country.locales))],
@@ -144,7 +145,7 @@ def crawler_visit(seed: int, index: int) -> CrawlerVisit:
     octets = 4 - prefix.count(".")
     tail = [str(rng.randint(0, 255)) for _ in range(octets - 1)] + [str(rng.randint(1, 254))]
     return CrawlerVisit(
-        index=index,
+        number=index,
         user_id_hash=client_hash("anonymous", seed, index),
         ip=prefix + ".".join(tail),
         country=crawler.country,

@@ -195,7 +195,7 @@ class VisitFactory:
             person.ip,
             self.viewer_country(person.country),
             "web",
-            person.index,
+            person.number,
             session_id,
             consent_off=consent_off,
         )
@@ -319,7 +319,7 @@ class VisitFactory:
             client_ip=crawler.ip,
             viewer_country=crawler.country,
             source="web",
-            user_key=-1 - crawler.index,
+            user_key=-1 - crawler.number,
             session_id=session_id,
             bot=True,
         )
@@ -379,7 +379,7 @@ class VisitFactory:
             client_ip=person.ip,
             viewer_country=self.viewer_country(person.country),
             source="server",
-            user_key=person.index,
+            user_key=person.number,
             session_id=None,
             sessionless=True,
         )

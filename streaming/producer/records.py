@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import Final, Literal, NamedTuple, Protocol
 
-KINESIS = "kinesis"
-DLQ = "dlq"
-FAILED = "failed"
+KINESIS: Final = "kinesis"
+DLQ: Final = "dlq"
+FAILED: Final = "failed"
 Destination = Literal["kinesis", "dlq", "failed"]
 
 

@@ -77,7 +77,9 @@ def read_frame(settings: Settings, *, anchor: Anchor = "now", pages: int = 10) -
             series = _rows(conn, f"{_SERIES_AT} ORDER BY 1", parameters) if at else []
             top = _rows(conn, f"{_PAGES_AT} ORDER BY 1 LIMIT {pages}", parameters) if at else []
         else:
-            at = conn.execute("SELECT timezone('UTC', now())").fetchone()[0]  # type: ignore[index]
+            now = conn.execute("SELECT timezone('UTC', now())").fetchone()
+            assert now is not None  # a SELECT without FROM returns one row
+            at = now[0]
             series = _rows(
                 conn, f"SELECT {SERIES_COLUMNS} FROM rt.last_hour_per_minute ORDER BY minute_ts"
             )
