@@ -134,9 +134,11 @@ def plan_arrivals(
         return ArrivalPlan(ledger_snapshot, ledger_sequence=sequence)
 
     pending_days = sorted({hour[0] for hour in pending})
-    after = _scan(arrivals.refresh(), In("ingest_dt", _iso(pending_days)))
+    after = _scan(arrivals.refresh(), In(term="ingest_dt", literals=_iso(pending_days)))
     event_days = _event_days(before, pending) | _event_days(after, pending)
-    holding = _scan(arrivals, In("event_dt", _iso(event_days))) if event_days else after
+    holding = (
+        _scan(arrivals, In(term="event_dt", literals=_iso(event_days))) if event_days else after
+    )
     ingest_days = set(holding["ingest_dt"].to_pylist())
     return ArrivalPlan(
         ledger_snapshot,
@@ -157,7 +159,7 @@ def ingest_days_holding(
         return {}
     catalog = catalog or open_catalog(settings)
     arrivals = ensure_table(catalog, settings, ARRIVALS)
-    holding = _scan(arrivals, In("event_dt", _iso(event_days)))
+    holding = _scan(arrivals, In(term="event_dt", literals=_iso(event_days)))
     by_day: dict[date, set[date]] = {day: set() for day in event_days}
     for row in holding.select(["event_dt", "ingest_dt"]).to_pylist():
         by_day[row["event_dt"]].add(row["ingest_dt"])
@@ -172,7 +174,7 @@ def index_arrivals(
     catalog = catalog or open_catalog(settings)
     arrivals = ensure_table(catalog, settings, ARRIVALS)
     days = sorted({hour[0] for hour in loads})
-    before = _scan(arrivals, In("ingest_dt", _iso(days or [date.min])))
+    before = _scan(arrivals, In(term="ingest_dt", literals=_iso(days or [date.min])))
     indexed = _indexed_loads(before)
     stale_days = {hour[0] for hour, load in loads.items() if indexed.get(hour) != load}
     if stale_days:
@@ -193,7 +195,7 @@ def hour_loads(
     columns = ["object_key", "ingest_dt", "hour", "loaded_at"]
     if after_sequence is None:
         rows = ledger.scan(
-            row_filter=StartsWith("object_key", prefix),
+            row_filter=StartsWith(term="object_key", value=prefix),
             selected_fields=tuple(columns),
             snapshot_id=snapshot_id,
         ).to_arrow()
@@ -359,8 +361,9 @@ def _iso(days: Iterable[date]) -> set[str]:
     return {day.isoformat() for day in days}
 
 
-def _days_filter(days: list[date]) -> In:
-    return In("ingest_dt", _iso(days))
+def _days_filter(days: list[date]) -> BooleanExpression:
+    """In(), which is EqualTo() for one day and AlwaysFalse() for none."""
+    return In(term="ingest_dt", literals=_iso(days))
 
 
 def _scan(table: Table, row_filter: BooleanExpression | list[date] | None = None) -> pa.Table:

@@ -26,7 +26,10 @@ class ObjectOutcome:
 
 
 def hour_filter(hour: IngestHour) -> BooleanExpression:
-    return And(EqualTo("ingest_dt", hour.ingest_dt.isoformat()), EqualTo("hour", hour.hour))
+    return And(
+        EqualTo(term="ingest_dt", value=hour.ingest_dt.isoformat()),
+        EqualTo(term="hour", value=hour.hour),
+    )
 
 
 def delete_matching(transaction: Transaction, row_filter: BooleanExpression) -> None:
@@ -37,7 +40,7 @@ def delete_matching(transaction: Transaction, row_filter: BooleanExpression) -> 
 
 
 def _entries_filter(hour: IngestHour, prefix: str) -> BooleanExpression:
-    return And(hour_filter(hour), StartsWith("object_key", prefix))
+    return And(hour_filter(hour), StartsWith(term="object_key", value=prefix))
 
 
 def recorded_outcomes(ledger: Table, hour: IngestHour, prefix: str) -> list[ObjectOutcome] | None:

@@ -123,7 +123,9 @@ def replace_rows(
     """The hour's rows of ``stage`` from objects under ``object_prefix`` become ``rows``."""
     data = pa.Table.from_pylist(rows, schema=QUARANTINE_EVENTS)
     scope = And(
-        hour_filter(hour), EqualTo("stage", stage), StartsWith("source_object", object_prefix)
+        hour_filter(hour),
+        EqualTo(term="stage", value=stage),
+        StartsWith(term="source_object", value=object_prefix),
     )
     with table.transaction() as transaction:
         if table.current_snapshot() is not None:

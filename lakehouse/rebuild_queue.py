@@ -72,7 +72,7 @@ def mark_built(
     table = ensure_table(catalog, settings, QUEUE)
     if not days or table.current_snapshot() is None:
         return 0
-    day_filter = In("event_dt", {day.isoformat() for day in days})
+    day_filter = In(term="event_dt", literals={day.isoformat() for day in days})
     rows = table.scan(row_filter=day_filter).to_arrow()
     seen = pc.less_equal(
         rows["requested_at"], pa.scalar(_utc_naive(requested_up_to), pa.timestamp("us"))

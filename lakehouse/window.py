@@ -97,10 +97,10 @@ def on_days(column: str, days: Iterable[date]) -> BooleanExpression:
         return AlwaysFalse()
     first, last = ordered[0], ordered[-1]
     if len(ordered) == 1:
-        return EqualTo(column, first.isoformat())
+        return EqualTo(term=column, value=first.isoformat())
     if (last - first).days + 1 == len(ordered):
         return And(
-            GreaterThanOrEqual(column, first.isoformat()),
-            LessThanOrEqual(column, last.isoformat()),
+            GreaterThanOrEqual(term=column, value=first.isoformat()),
+            LessThanOrEqual(term=column, value=last.isoformat()),
         )
-    return In(column, {day.isoformat() for day in ordered})
+    return In(term=column, literals={day.isoformat() for day in ordered})
