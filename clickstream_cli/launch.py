@@ -70,16 +70,17 @@ def run_job(
         for evaluation in result.get_asset_check_evaluations()
     ]
     failures = [
-        event.event_specific_data.error.message.strip().splitlines()[0]
+        event.step_failure_data.error.message.strip().splitlines()[0]
         for event in result.all_events
-        if event.is_step_failure and event.event_specific_data and event.event_specific_data.error
+        if event.is_step_failure and event.event_specific_data and event.step_failure_data.error
     ]
     return StageOutcome(
         job=job_name,
         run_id=result.run_id,
         success=result.success,
         materialized=[
-            event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+            event.step_materialization_data.materialization.asset_key.to_user_string()
+            for event in result.get_asset_materialization_events()
         ],
         checks=checks,
         error="; ".join(failures) or None,

@@ -62,6 +62,8 @@ class Plugin(BasePlugin):
         its pointer file at its committed metadata (for the staged view)."""
         relation = target_config.relation
         options = target_config.config
+        if target_config.location is None:
+            raise ValueError(f"{relation}: staging needs the location its files are written to")
         staged = StagedTable(
             invocation_id=options["invocation_id"],
             unique_id=options["unique_id"],

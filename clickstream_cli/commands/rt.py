@@ -75,7 +75,7 @@ def top(
     settings = get_settings()
     console = Console()
     try:
-        frame = read_frame(settings, anchor=anchor.value, pages=pages)  # type: ignore[arg-type]
+        frame = read_frame(settings, anchor=anchor.value, pages=pages)
     except RealtimeUnavailableError as error:
         raise CommandError(str(error)) from error
     if once:
@@ -86,7 +86,7 @@ def top(
             while True:
                 time.sleep(interval)
                 try:
-                    frame = read_frame(settings, anchor=anchor.value, pages=pages)  # type: ignore[arg-type]
+                    frame = read_frame(settings, anchor=anchor.value, pages=pages)
                 except RealtimeUnavailableError:
                     continue
                 live.update(render(frame))

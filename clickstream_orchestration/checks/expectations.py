@@ -70,14 +70,17 @@ def validate(suite: Suite, frame: pd.DataFrame) -> SuiteOutcome:
     expectation_suite = context.suites.add(expectation_suite)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(expectation_suite)
-    outcomes = [
-        ExpectationOutcome(
-            expectation=item.expectation_config.type,
-            column=item.expectation_config.kwargs.get("column"),
-            success=bool(item.success),
-            unexpected_count=item.result.get("unexpected_count"),
-            sample=list(item.result.get("partial_unexpected_list") or []),
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        assert config is not None  # a suite's validation result carries each expectation it ran
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=config.type,
+                column=config.kwargs.get("column"),
+                success=bool(item.success),
+                unexpected_count=item.result.get("unexpected_count"),
+                sample=list(item.result.get("partial_unexpected_list") or []),
+            )
         )
-        for item in result.results
-    ]
     return SuiteOutcome(suite=suite.name, rows=len(frame), outcomes=outcomes)

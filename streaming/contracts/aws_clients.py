@@ -25,4 +25,6 @@ def client(settings: Settings, service: str, **config: Any) -> Any:
     if endpoint is not None:
         kwargs["endpoint_url"] = endpoint
         kwargs.update(LOCAL_CREDENTIALS)
-    return boto3.session.Session().client(service, **kwargs)
+    # The stubs type Session.client() per literal service name; here the name is a run-time str.
+    session: Any = boto3.session.Session()
+    return session.client(service, **kwargs)

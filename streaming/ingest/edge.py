@@ -65,6 +65,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     # --- connection ------------------------------------------------------------------------
 
+    # uvicorn's HttpToolsProtocol narrows asyncio's BaseTransport to Transport the same way
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()
@@ -98,10 +99,10 @@ class EdgeProtocol(HttpToolsProtocol):
         except httptools.HttpParserUpgrade:
             pass  # no protocol upgrades: the request is answered as plain HTTP
         except httptools.HttpParserError as error:  # a callback's error too (a non-ASCII path)
-            refusal = error.__context__
-            if not isinstance(refusal, _RefusedError):
-                refusal = _RefusedError(400, "malformed_request", "the request is not valid HTTP")
-            self._refuse(refusal)
+            cause = error.__context__
+            if not isinstance(cause, _RefusedError):
+                cause = _RefusedError(400, "malformed_request", "the request is not valid HTTP")
+            self._refuse(cause)
 
     # --- parser callbacks ------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         super().on_headers_complete()
         if self.cycle is not None:
+            # a proxy, not a Transport subclass: close() lingers, all else is the transport's
             self.cycle.transport = _LingeringClose(self.transport, self)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:

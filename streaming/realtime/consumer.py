@@ -78,17 +78,22 @@ def _timestamp(value: Any) -> datetime | None:
     return parsed
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object member; an empty one when it is absent or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def event_row(record: ShardRecord, payload: dict[str, Any]) -> dict[str, Any] | None:
     """The ``mv_events_min`` columns of one producer record (None without an event_id)."""
     event_id = payload.get("event_id")
     if not isinstance(event_id, str) or not event_id:
         return None
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-    session = payload.get("session") if isinstance(payload.get("session"), dict) else {}
-    utm = session.get("utm") if isinstance(session.get("utm"), dict) else {}
-    ctx = payload.get("ctx") if isinstance(payload.get("ctx"), dict) else {}
-    chart = payload.get("chart") if isinstance(payload.get("chart"), dict) else {}
-    affiliate = payload.get("affiliate") if isinstance(payload.get("affiliate"), dict) else {}
+    user = _object(payload.get("user"))
+    session = _object(payload.get("session"))
+    utm = _object(session.get("utm"))
+    ctx = _object(payload.get("ctx"))
+    chart = _object(payload.get("chart"))
+    affiliate = _object(payload.get("affiliate"))
     ingest_ts = payload.get("ingest_ts")
     payout = affiliate.get("payout_cents")
     return {

@@ -226,7 +226,7 @@ class RedshiftApplier:
         self, statement: SqlStatement, parameters: dict[str, str] | None = None
     ) -> tuple[str, dict[str, Any]]:
         """Send one statement and wait for it; returns its id and final description."""
-        arguments = self._target() | {
+        arguments: dict[str, Any] = self._target() | {
             "Sql": statement.sql,
             "StatementName": statement.name[:500],
         }
