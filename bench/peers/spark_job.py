@@ -26,6 +26,10 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pyspark lives in bench/.venv-peers only
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 SESSION_GAP_MINUTES = 30
 COMPARISON_PATH = "/compare"
@@ -48,7 +52,7 @@ STRING_COLUMNS = {  # silver_events column: bronze field (empty strings become n
 }
 
 
-def session(driver_memory: str, shuffle_partitions: int):
+def session(driver_memory: str, shuffle_partitions: int) -> SparkSession:
     from pyspark.sql import SparkSession
 
     return (
@@ -69,7 +73,7 @@ def session(driver_memory: str, shuffle_partitions: int):
     )
 
 
-def bronze(spark, landing: Path, schema_ddl: str, prefix: str):
+def bronze(spark: SparkSession, landing: Path, schema_ddl: str, prefix: str) -> DataFrame:
     from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
     root = landing / prefix
@@ -92,11 +96,11 @@ def bronze(spark, landing: Path, schema_ddl: str, prefix: str):
     )
 
 
-def silver_events(bronze_df):
+def silver_events(bronze_df: DataFrame) -> DataFrame:
     from pyspark.sql import Window
     from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
-    def blank_to_null(path: str):
+    def blank_to_null(path: str) -> Column:
         column = F.col(path)
         return F.when(column == "", None).otherwise(column)
 
@@ -156,12 +160,12 @@ FINGERPRINT_TEXT_COLUMNS = (
 )
 
 
-def copy_fingerprint(flat):
+def copy_fingerprint(flat: DataFrame) -> Column:
     """The last tie-break between copies with the same ingest_ts and object, as the dbt
     macro ``copy_fingerprint``: md5 of the copy's content, nulls spelled '<null>'."""
     from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
-    def spelled(column):
+    def spelled(column: Column) -> Column:
         return F.coalesce(column, F.lit("<null>"))
 
     parts = [
@@ -174,7 +178,7 @@ def copy_fingerprint(flat):
     return F.md5(F.concat_ws("|", *parts))
 
 
-def silver_sessions(events):
+def silver_sessions(events: DataFrame) -> DataFrame:
     from pyspark.sql import Window
     from pyspark.sql import functions as F  # noqa: N812 (the usual alias)
 
@@ -219,14 +223,16 @@ def silver_sessions(events):
     in_session = Window.partitionBy("session_key").orderBy("ts", "event_id")
     positioned = keyed.withColumn("position_asc", F.row_number().over(in_session))
 
-    def first_in_session(column: str, name: str | None = None, condition=None):
+    def first_in_session(
+        column: str, name: str | None = None, condition: Column | None = None
+    ) -> Column:
         """The first non-null value in the session's event order (the dbt macro's rule)."""
         present = F.col(column).isNotNull()
         if condition is not None:
             present = present & condition
         return F.min_by(column, F.when(present, F.col("position_asc"))).alias(name or column)
 
-    def count_of(event_type: str, name: str):
+    def count_of(event_type: str, name: str) -> Column:
         return F.count(F.when(F.col("event_type") == event_type, 1)).cast("int").alias(name)
 
     url_path = F.regexp_extract("page_url", URL_PATH, 1)
