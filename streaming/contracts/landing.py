@@ -12,6 +12,7 @@ S3.
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import re
 from collections.abc import Iterable, Iterator
@@ -41,7 +42,8 @@ class LandingStore(Protocol):
 
     def list(self, prefix: str = "") -> Iterator[LandedObject]: ...
 
-    def folders(self, prefix: str) -> list[str]:
+    # builtins.list: in these class bodies, ``list`` is the listing method
+    def folders(self, prefix: str) -> builtins.list[str]:
         """The names one level below ``prefix`` (a key prefix ending in '/'), sorted."""
         ...
 
@@ -69,7 +71,7 @@ class LocalLandingStore:
                     path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime
                 )
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str) -> builtins.list[str]:
         base = self.root / prefix
         if not base.is_dir():
             return []
@@ -97,7 +99,7 @@ class S3LandingStore:
             for item in page.get("Contents", []):
                 yield LandedObject(item["Key"], item["Size"], item["LastModified"].timestamp())
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str) -> builtins.list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         names = [
             common["Prefix"][len(prefix) :].rstrip("/")
@@ -273,7 +275,7 @@ def event_types() -> list[str]:
 
 def bronze_objects(store: LandingStore, settings: Settings, hour: IngestHour) -> list[LandedObject]:
     """The bronze objects that landed in ``hour``, every event type, in key order."""
-    objects = []
+    objects: list[LandedObject] = []
     for event_type in event_types():
         prefix = f"{settings.landing_bronze_prefix}/events_type={event_type}/{hour.path}/"
         objects.extend(store.list(prefix))
