@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import dagster as dg
@@ -12,7 +13,7 @@ PARTITION = "dagster/partition"
 
 
 def run_window(
-    tags: dict[str, str], partitions_def: dg.TimeWindowPartitionsDefinition
+    tags: Mapping[str, str], partitions_def: dg.TimeWindowPartitionsDefinition
 ) -> dg.TimeWindow | None:
     """The time window of the run's partition (or range); None for an unpartitioned run,
     which means the whole table."""
