@@ -18,6 +18,7 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 
@@ -57,7 +58,9 @@ class LakeDbtTranslator(DagsterDbtTranslator):
             )
         return metadata
 
-    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:  # type: ignore[override]
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if unique_id.startswith("model."):
             spec = spec.merge_attributes(kinds={"iceberg"})
@@ -142,8 +145,11 @@ def _build(
                 yield event
     published = _published(settings, invocation)
     for event in outputs:
-        key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
-        name = (key or context.asset_key_for_output(event.output_name)).path[-1]
+        if isinstance(event, dg.AssetMaterialization):
+            key = event.asset_key
+        else:
+            key = context.asset_key_for_output(event.output_name)
+        name = key.path[-1]
         identifier = settings.table_identifier(name)
         if published is not None and identifier not in published.published:
             reason = published.withheld.get(identifier, "not staged")
