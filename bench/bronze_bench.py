@@ -57,8 +57,9 @@ def run(report: Report, *, events: int = 1_000_000, runs: int = 3) -> None:
         settings = Settings(home=Path(scratch))
         lines, size = land_hour(settings, events, generated_events=20_000)
         figures: dict[str, list[tuple[float, float, int]]] = {}
-        for engine, count in (("duckdb", runs), ("arrow", 1)):
-            figures[engine] = [measure(settings, engine) for _ in range(count)]  # type: ignore[arg-type]
+        plan: tuple[tuple[Engine, int], ...] = (("duckdb", runs), ("arrow", 1))
+        for engine, count in plan:
+            figures[engine] = [measure(settings, engine) for _ in range(count)]
         rates = {
             engine: statistics.median(rows / wall for wall, _, rows in values)
             for engine, values in figures.items()

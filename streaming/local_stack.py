@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import httpx
 
@@ -229,9 +230,19 @@ class LocalStack:
         raise LocalStackError(f"{service.name} not ready after {READY_SECONDS:.0f} s")
 
 
+class StackOptions(TypedDict, total=False):
+    """The optional fields of :class:`LocalStack`, as keyword arguments."""
+
+    delivery_buffer_seconds: float
+    extra_services: list[Service]
+    on_notice: Callable[[str], None]
+
+
 @contextmanager
-def local_stack_running(settings: Settings, **options: object) -> Iterator[LocalStack]:
-    stack = LocalStack(settings, **options)  # type: ignore[arg-type]
+def local_stack_running(
+    settings: Settings, **options: Unpack[StackOptions]
+) -> Iterator[LocalStack]:
+    stack = LocalStack(settings, **options)
     stack.start()
     try:
         yield stack
