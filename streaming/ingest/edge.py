@@ -65,8 +65,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     # --- connection ------------------------------------------------------------------------
 
-    # uvicorn's HttpToolsProtocol narrows asyncio's BaseTransport to Transport the same way
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # Transport, not BaseTransport, as in uvicorn's HttpToolsProtocol
         super().connection_made(transport)
         self._arm_head_timer()
 
@@ -126,8 +125,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         super().on_headers_complete()
         if self.cycle is not None:
-            # a proxy, not a Transport subclass: close() lingers, all else is the transport's
-            self.cycle.transport = _LingeringClose(self.transport, self)  # type: ignore[assignment]
+            self.cycle.transport = _LingeringClose(self.transport, self)  # type: ignore[assignment]  # a proxy, not a Transport subclass: close() lingers, the rest delegates
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
