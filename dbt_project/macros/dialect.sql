@@ -39,22 +39,32 @@
 {% macro timestamp_key(ts) -%}
   {{ return(adapter.dispatch('timestamp_key', 'clickstream')(ts)) }}
 {%- endmacro %}
-{% macro duckdb__timestamp_key(ts) -%}strftime({{ ts }}, '%Y-%m-%dT%H:%M:%S.%f'){%- endmacro %}
-{% macro athena__timestamp_key(ts) -%}format_datetime({{ ts }}, 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS'){%- endmacro %}
+{% macro duckdb__timestamp_key(ts) -%}
+  strftime({{ ts }}, '%Y-%m-%dT%H:%M:%S.%f')
+{%- endmacro %}
+{% macro athena__timestamp_key(ts) -%}
+  format_datetime({{ ts }}, 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS')
+{%- endmacro %}
 
 {#- The distinct values of a string column as a sorted array (stable across runs). -#}
 {% macro sorted_set_agg(column) -%}
   {{ return(adapter.dispatch('sorted_set_agg', 'clickstream')(column)) }}
 {%- endmacro %}
 {% macro duckdb__sorted_set_agg(column) -%}list_sort(list(distinct {{ column }})){%- endmacro %}
-{% macro athena__sorted_set_agg(column) -%}array_sort(array_agg(distinct {{ column }})){%- endmacro %}
+{% macro athena__sorted_set_agg(column) -%}
+  array_sort(array_agg(distinct {{ column }}))
+{%- endmacro %}
 
 {#- The elements of an array of strings joined with `separator` (null elements skipped). -#}
 {% macro join_strings(array, separator) -%}
   {{ return(adapter.dispatch('join_strings', 'clickstream')(array, separator)) }}
 {%- endmacro %}
-{% macro duckdb__join_strings(array, separator) -%}array_to_string({{ array }}, '{{ separator }}'){%- endmacro %}
-{% macro athena__join_strings(array, separator) -%}array_join({{ array }}, '{{ separator }}'){%- endmacro %}
+{% macro duckdb__join_strings(array, separator) -%}
+  array_to_string({{ array }}, '{{ separator }}')
+{%- endmacro %}
+{% macro athena__join_strings(array, separator) -%}
+  array_join({{ array }}, '{{ separator }}')
+{%- endmacro %}
 
 {#-
   The last tie-break between copies of one event with the same ingest_ts and landing object:
@@ -73,6 +83,7 @@
   {%- endfor -%}
   {%- do parts.append("coalesce(cast(" ~ relation ~ ".payout_cents as varchar), '<null>')") -%}
   {%- do parts.append("cast(" ~ relation ~ ".is_bot as varchar)") -%}
-  {%- do parts.append("coalesce(" ~ join_strings(relation ~ ".product_ids", ",") ~ ", '<null>')") -%}
+  {%- do parts.append(
+        "coalesce(" ~ join_strings(relation ~ ".product_ids", ",") ~ ", '<null>')") -%}
   {{ dbt.hash(parts | join(" || '|' || ")) }}
 {%- endmacro %}

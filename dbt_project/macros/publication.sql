@@ -14,10 +14,13 @@
 
 {#- The metadata file of `relation`'s committed snapshot, or none when it has no table. -#}
 {% macro committed_metadata_location(relation) -%}
-  {%- set pointer = env_var('CLICKSTREAM_HOME') ~ '/duckdb/pointers/' ~ relation.schema ~ '.' ~ relation.identifier -%}
-  {%- set found = run_query("select count(*) from glob('" ~ pointer ~ "')").columns[0].values()[0] -%}
+  {%- set pointer = env_var('CLICKSTREAM_HOME') ~ '/duckdb/pointers/' ~ relation.schema ~ '.'
+        ~ relation.identifier -%}
+  {%- set found = run_query(
+        "select count(*) from glob('" ~ pointer ~ "')").columns[0].values()[0] -%}
   {%- if found == 0 -%}{{ return(none) }}{%- endif -%}
-  {{ return(run_query("select trim(content) from read_text('" ~ pointer ~ "')").columns[0].values()[0]) }}
+  {{ return(run_query(
+        "select trim(content) from read_text('" ~ pointer ~ "')").columns[0].values()[0]) }}
 {%- endmacro %}
 
 {#- SQL: the rows `relation` will hold once published: its committed rows outside the
@@ -66,7 +69,8 @@
                  'upstream': upstream}) %}
   {%- for identifier in staged -%}
     {%- set schema, table = identifier.split('.', 1) -%}
-    {%- set relation = api.Relation.create(database=target.database, schema=schema, identifier=table, type='view') -%}
+    {%- set relation = api.Relation.create(
+          database=target.database, schema=schema, identifier=table, type='view') -%}
     {%- set committed = committed_metadata_location(relation) %}
     {% if committed is none -%}
     drop view if exists {{ relation }};

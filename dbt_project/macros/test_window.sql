@@ -12,7 +12,8 @@
   {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
   {%- if window != 'true' -%}{%- do conditions.append(window) -%}{%- endif -%}
   {%- if conditions -%}
-    {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') dbt_subquery') -%}
+    {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')
+          ~ ') dbt_subquery') -%}
   {%- endif -%}
   {%- do return(relation) -%}
 {%- endmacro %}

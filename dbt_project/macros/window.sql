@@ -97,7 +97,9 @@
   {%- elif var('event_days', none) is not none -%}
     {{ _date_in(column, _iso_days(var('ingest_days', []))) }}
   {%- elif days -%}
-    {{ column }} >= date '{{ days[0] - modules.datetime.timedelta(days=var("early_arrival_days") | int) }}'
+    {%- set earliest = days[0]
+          - modules.datetime.timedelta(days=var("early_arrival_days") | int) -%}
+    {{ column }} >= date '{{ earliest }}'
   {%- else -%}
     false
   {%- endif -%}

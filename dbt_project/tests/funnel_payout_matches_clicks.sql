@@ -10,6 +10,8 @@ clicks as (
     select coalesce(sum(payout_cents), 0) as payout_cents from {{ ref('fact_affiliate_clicks') }}
 )
 
-select funnel.payout_cents as funnel_payout_cents, clicks.payout_cents as clicks_payout_cents
+select
+    funnel.payout_cents as funnel_payout_cents,
+    clicks.payout_cents as clicks_payout_cents
 from funnel cross join clicks
 where funnel.payout_cents <> clicks.payout_cents

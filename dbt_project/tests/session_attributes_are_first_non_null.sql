@@ -12,10 +12,10 @@ with events as (
 first_positions as (
     select
         session_key,
-        {%- for column in attributes.values() | unique %}
+    {%- for column in attributes.values() | unique %}
         min(case when {{ column }} is not null then position_asc end) as first_{{ column }}
         {{- "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from events
     group by session_key
 ),
@@ -23,11 +23,15 @@ first_positions as (
 expected as (
     select
         events.session_key,
-        {%- for name, column in attributes.items() %}
-        max(case when events.position_asc = first_positions.first_{{ column }}
-            then events.{{ column }} end) as {{ name }}
+    {%- for name, column in attributes.items() %}
+        max(
+            case
+                when events.position_asc = first_positions.first_{{ column }}
+                    then events.{{ column }}
+            end
+        ) as {{ name }}
         {{- "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from events
     inner join first_positions on events.session_key = first_positions.session_key
     group by events.session_key
@@ -38,5 +42,7 @@ from {{ ref('silver_sessions') }} as sessions
 inner join expected on sessions.session_id = expected.session_key
 where
     {%- for name in attributes %}
-    {{ "or " if not loop.first }}not ({{ null_safe_equal('sessions.' ~ name, 'expected.' ~ name) }})
+        {{ "or " if not loop.first }}not (
+            {{ null_safe_equal('sessions.' ~ name, 'expected.' ~ name) }}
+        )
     {%- endfor %}

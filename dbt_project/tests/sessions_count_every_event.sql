@@ -10,6 +10,8 @@ events as (
     select count(*) as events from {{ ref('silver_events') }}
 )
 
-select sessions.events as session_events, events.events as silver_events
+select
+    sessions.events as session_events,
+    events.events as silver_events
 from sessions cross join events
 where sessions.events <> events.events

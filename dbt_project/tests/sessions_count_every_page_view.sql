@@ -7,9 +7,13 @@ with sessions as (
 ),
 
 events as (
-    select count(*) as pageviews from {{ ref('silver_events') }} where event_type = 'page_view'
+    select count(*) as pageviews
+    from {{ ref('silver_events') }}
+    where event_type = 'page_view'
 )
 
-select sessions.pageviews as session_pageviews, events.pageviews as event_pageviews
+select
+    sessions.pageviews as session_pageviews,
+    events.pageviews as event_pageviews
 from sessions cross join events
 where sessions.pageviews <> events.pageviews

@@ -39,9 +39,12 @@
     ) to '{{ files_dir }}{% if not partitioned_by %}/part-0.parquet{% endif %}'
       (format parquet, compression zstd, row_group_size 262144
        {%- if partitioned_by %}, partition_by ({{ partitioned_by | join(', ') }}),
-       write_partition_columns true, overwrite_or_ignore true, filename_pattern 'part-{uuid}'{% endif %})
+       write_partition_columns true, overwrite_or_ignore true,
+       filename_pattern 'part-{uuid}'{% endif %})
   {%- endcall %}
-  {%- set row_count = run_query("select count(*) from read_parquet('" ~ files_dir ~ "/**/*.parquet')").columns[0].values()[0] -%}
+  {%- set row_count = run_query(
+        "select count(*) from read_parquet('" ~ files_dir ~ "/**/*.parquet')"
+      ).columns[0].values()[0] -%}
 
   {% call statement('main') -%}
     create schema if not exists {{ this.schema }};

@@ -19,4 +19,4 @@ select
     event_dt
 from {{ ref('silver_events') }}
 where event_type = 'affiliate_click'
-  and {{ in_rebuild_days('event_dt') }}
+    and {{ in_rebuild_days('event_dt') }}

@@ -20,8 +20,10 @@ segments as (
     from sessions
     inner join {{ ref('silver_user_segments') }} as user_segments
         on sessions.user_id_hash = user_segments.user_id_hash
-        and user_segments.valid_from <= sessions.session_start_ts
-        and (user_segments.valid_to is null or sessions.session_start_ts < user_segments.valid_to)
+            and sessions.session_start_ts >= user_segments.valid_from
+            and (
+                user_segments.valid_to is null or sessions.session_start_ts < user_segments.valid_to
+            )
     group by sessions.session_id
 )
 

@@ -32,30 +32,68 @@ first_copies as (
         from events
         inner join repeated on events.event_id = repeated.event_id
     ) as ranked
-    where copy_rank = 1
+    where ranked.copy_rank = 1
 ),
 
 distinct_events as (
     select
-        events.event_id, events.event_type, events.ts, events.ingest_ts, events.session_id,
-        events.user_id_hash, events.geo_country, events.page_url, events.referrer,
-        events.locale, events.user_agent, events.ab_variant, events.utm_source,
-        events.utm_medium, events.utm_campaign, events.chart_action, events.chart_control_id,
-        events.chart_control_value, events.product_ids, events.affiliate_link_id,
-        events.affiliate_target, events.payout_cents, events.is_bot, events.source,
-        events.schema_version, events.source_ip_anonymized
+        events.event_id,
+        events.event_type,
+        events.ts,
+        events.ingest_ts,
+        events.session_id,
+        events.user_id_hash,
+        events.geo_country,
+        events.page_url,
+        events.referrer,
+        events.locale,
+        events.user_agent,
+        events.ab_variant,
+        events.utm_source,
+        events.utm_medium,
+        events.utm_campaign,
+        events.chart_action,
+        events.chart_control_id,
+        events.chart_control_value,
+        events.product_ids,
+        events.affiliate_link_id,
+        events.affiliate_target,
+        events.payout_cents,
+        events.is_bot,
+        events.source,
+        events.schema_version,
+        events.source_ip_anonymized
     from events
     left join repeated on events.event_id = repeated.event_id
     where repeated.event_id is null
     union all
     select
-        event_id, event_type, ts, ingest_ts, session_id,
-        user_id_hash, geo_country, page_url, referrer,
-        locale, user_agent, ab_variant, utm_source,
-        utm_medium, utm_campaign, chart_action, chart_control_id,
-        chart_control_value, product_ids, affiliate_link_id,
-        affiliate_target, payout_cents, is_bot, source,
-        schema_version, source_ip_anonymized
+        event_id,
+        event_type,
+        ts,
+        ingest_ts,
+        session_id,
+        user_id_hash,
+        geo_country,
+        page_url,
+        referrer,
+        locale,
+        user_agent,
+        ab_variant,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        chart_action,
+        chart_control_id,
+        chart_control_value,
+        product_ids,
+        affiliate_link_id,
+        affiliate_target,
+        payout_cents,
+        is_bot,
+        source,
+        schema_version,
+        source_ip_anonymized
     from first_copies
 )
 

@@ -19,8 +19,10 @@ sessions as (
         min(ts) as session_start_ts,
         max(ts) as session_end_ts,
         cast(count(case when event_type = 'page_view' then 1 end) as integer) as pageviews,
-        cast(count(case when event_type = 'chart_interaction' then 1 end) as integer) as chart_interactions,
-        cast(count(case when event_type = 'affiliate_click' then 1 end) as integer) as affiliate_clicks,
+        cast(count(case when event_type = 'chart_interaction' then 1 end) as integer)
+            as chart_interactions,
+        cast(count(case when event_type = 'affiliate_click' then 1 end) as integer)
+            as affiliate_clicks,
         {{ first_in_session('page_url') }} as first_page_url,
         {{ last_in_session('page_url') }} as last_page_url,
         {{ first_in_session('referrer') }} as referrer,
@@ -35,8 +37,10 @@ sessions as (
         ), false) as saw_comparison,
         {{ first_in_session('affiliate_target', "event_type = 'affiliate_click'") }}
             as affiliate_target,
-        cast(sum(case when event_type = 'affiliate_click' then coalesce(payout_cents, 0) else 0 end)
-            as bigint) as payout_cents,
+        cast(
+            sum(case when event_type = 'affiliate_click' then coalesce(payout_cents, 0) else 0 end)
+            as bigint
+        ) as payout_cents,
         cast(count(*) as integer) as events
     from events
     group by session_key

@@ -24,8 +24,8 @@ with changes as (
 transitions as (
     select *
     from changes
-    where previous_action is null and action = 'enter'
-       or previous_action is not null and action <> previous_action
+    where (previous_action is null and action = 'enter')
+        or (previous_action is not null and action <> previous_action)
 ),
 
 stays as (

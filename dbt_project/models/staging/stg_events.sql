@@ -4,35 +4,36 @@ with bronze as (
     select *
     from {{ source('lake', 'bronze_events') }}
     where {{ in_bronze_ingest_days('ingest_dt') }}
-      and {{ in_rebuild_days('cast(ts as date)') }}
+        and {{ in_rebuild_days('cast(ts as date)') }}
 )
 
 select
-    event_id,
-    event_type,
-    {{ lake_timestamp('ts') }} as ts,
-    ingest_ts,
-    nullif(session.session_id, '') as session_id,
-    nullif("user".user_id_hash, '') as user_id_hash,
-    nullif("user".geo_country, '') as geo_country,
-    nullif(ctx.page_url, '') as page_url,
-    nullif(ctx.referrer, '') as referrer,
-    nullif(ctx.locale, '') as locale,
-    nullif(ctx.user_agent, '') as user_agent,
-    nullif(ctx.ab_variant, '') as ab_variant,
-    nullif(session.utm.source, '') as utm_source,
-    nullif(session.utm.medium, '') as utm_medium,
-    nullif(session.utm.campaign, '') as utm_campaign,
-    nullif(chart.action, '') as chart_action,
-    nullif(chart.control_id, '') as chart_control_id,
-    nullif(chart.control_value, '') as chart_control_value,
-    {{ drop_empty_strings('chart.product_ids') }} as product_ids,
-    nullif(affiliate.link_id, '') as affiliate_link_id,
-    nullif(affiliate.target, '') as affiliate_target,
-    affiliate.payout_cents as payout_cents,
-    coalesce(is_bot, false) as is_bot,
-    nullif(source, '') as source,
-    nullif(schema_version, '') as schema_version,
-    nullif(privacy.source_ip_anonymized, '') as source_ip_anonymized,
-    source_object
+    bronze.event_id,
+    bronze.event_type,
+    {{ lake_timestamp('bronze.ts') }} as ts,
+    bronze.ingest_ts,
+    nullif(bronze.session.session_id, '') as session_id,
+    nullif(bronze."user".user_id_hash, '') as user_id_hash,
+    nullif(bronze."user".geo_country, '') as geo_country,
+    nullif(bronze.ctx.page_url, '') as page_url,
+    nullif(bronze.ctx.referrer, '') as referrer,
+    nullif(bronze.ctx.locale, '') as locale,
+    nullif(bronze.ctx.user_agent, '') as user_agent,
+    nullif(bronze.ctx.ab_variant, '') as ab_variant,
+    nullif(bronze.session.utm.source, '') as utm_source,
+    nullif(bronze.session.utm.medium, '') as utm_medium,
+    nullif(bronze.session.utm.campaign, '') as utm_campaign,
+    nullif(bronze.chart.action, '') as chart_action,
+    nullif(bronze.chart.control_id, '') as chart_control_id,
+    nullif(bronze.chart.control_value, '') as chart_control_value,
+    {{ drop_empty_strings('bronze.chart.product_ids') }} as product_ids,
+    nullif(bronze.affiliate.link_id, '') as affiliate_link_id,
+    nullif(bronze.affiliate.target, '') as affiliate_target,
+    -- a struct field: the alias, not the engine, names the column
+    bronze.affiliate.payout_cents as payout_cents,  -- noqa: AL09
+    coalesce(bronze.is_bot, false) as is_bot,
+    nullif(bronze.source, '') as source,
+    nullif(bronze.schema_version, '') as schema_version,
+    nullif(bronze.privacy.source_ip_anonymized, '') as source_ip_anonymized,
+    bronze.source_object
 from bronze
