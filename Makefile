@@ -89,7 +89,8 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	cd dbt_project && ../$(BIN)/sqlfluff lint
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+	$(BIN)/sqlfluff lint --config dbt_project/.sqlfluff-athena dbt_project/models dbt_project/tests
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

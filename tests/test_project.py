@@ -108,7 +108,14 @@ def _lint_recipe() -> list[str]:
 def test_make_test_runs_every_check_and_pre_commit_runs_the_same() -> None:
     import yaml
 
-    checks = ["ruff check", "ruff format --check", "lint-imports", "mypy", "sqlfluff lint"]
+    checks = [
+        "ruff check",
+        "ruff format --check",
+        "lint-imports",
+        "mypy",
+        "sqlfluff lint dbt_project",
+        "sqlfluff lint --config dbt_project/.sqlfluff-athena",
+    ]
     recipe = _lint_recipe()
     hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
     entries = [hook["entry"] for hook in hooks]
