@@ -19,6 +19,11 @@ from streaming.contracts.schema_registry import RegisteredSchema
 
 HASH_PREFIX = "sha256:"
 
+_IPV4_SLASH_24 = (1 << 32) - (1 << 8)
+_IPV6_SLASH_48 = (1 << 128) - (1 << 80)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""An IPv4 address as :mod:`ipaddress` accepts it: four decimal octets, no leading zeros."""
 _BOT_USER_AGENT = re.compile(
     r"\bbot\b|bot[/;)-]|crawl|spider|slurp|headlesschrome|phantomjs|lighthouse|python-requests|"
     r"python-urllib|curl/|wget/|go-http-client|httpclient|okhttp|scrapy|facebookexternalhit|"
@@ -50,14 +55,18 @@ def anonymise_ip(address: str | None) -> str | None:
     """Truncate to the network: IPv4 /24, IPv6 /48. Anything unparseable becomes None."""
     if not address:
         return None
+    address = address.strip()
+    if _DOTTED_QUAD.fullmatch(address):  # what ipaddress accepts, without its cost
+        return address[: address.rindex(".")] + ".0"
     try:
-        ip = ipaddress.ip_address(address.strip())
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ipaddress.IPv4Address(int(ip) & _IPV4_SLASH_24))
+    return str(ipaddress.IPv6Address(int(ip) & _IPV6_SLASH_48))
 
 
 @lru_cache(maxsize=65536)

@@ -38,19 +38,31 @@ class Routed(NamedTuple):
     """Bytes the record adds to its buffer (one NDJSON line)."""
 
 
+class UnpartitionableError(ValueError):
+    """A record's data names no bronze partition; the message says why."""
+
+
 def route(record: ShardRecord) -> Routed:
     try:
-        payload = orjson.loads(record.data)
+        return bronze_route(record.data)
+    except UnpartitionableError as error:
+        return failed(record, str(error))
+
+
+def bronze_route(data: bytes) -> Routed:
+    """The bronze partition of a stream record's data, and the record as it lands there."""
+    try:
+        payload = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        return failed(record, f"record is not valid JSON: {error}")
+        raise UnpartitionableError(f"record is not valid JSON: {error}") from None
     if not isinstance(payload, dict):
-        return failed(record, f"record is a JSON {_json_type(payload)}, not an object")
+        raise UnpartitionableError(f"record is a JSON {_json_type(payload)}, not an object")
     event_type = payload.get("event_type")
     if not isinstance(event_type, str):
-        return failed(record, "event_type is missing or not a string")
+        raise UnpartitionableError("event_type is missing or not a string")
     if not PARTITION_VALUE.match(event_type):
-        return failed(record, f"event_type {event_type[:80]!r} cannot name a partition")
-    return Routed(Partition(BRONZE, event_type), payload, len(record.data) + 1)
+        raise UnpartitionableError(f"event_type {event_type[:80]!r} cannot name a partition")
+    return Routed(Partition(BRONZE, event_type), payload, len(data) + 1)
 
 
 def failed(record: ShardRecord, reason: str) -> Routed:

@@ -1,6 +1,7 @@
 """The ingest core: what becomes of each client event, independent of how it arrived.
 
-Shared by the HTTP server and the Lambda handler. For each event, in this order:
+Shared by the HTTP server, the Lambda handler and the generator's landing sink, all through
+:meth:`IngestCore.process_event`. For each event, in this order:
 
 1. nested deeper than ``max_nesting_depth`` → rejected (``nesting_too_deep``), before anything
    walks it (the validator, the serializer and the IP scrubber all recurse);
@@ -15,13 +16,14 @@ Shared by the HTTP server and the Lambda handler. For each event, in this order:
 
 An unexpected error while processing one event rejects that event (``processing_error``) and
 no other. Rejected events become quarantine records (reasons and the size-capped payload, IP
-addresses truncated). The core never sees the raw client address: callers pass it already
-anonymised.
+addresses truncated). The core never sees the raw client address: callers build the request's
+context with :func:`request_context`, which truncates it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +35,17 @@ from streaming.contracts.schema_registry import (
     RegisteredSchema,
     SchemaRegistry,
     UnknownSchemaError,
+    ValidationIssue,
     default_registry,
 )
 from streaming.contracts.settings import IngestSettings
-from streaming.enrichment import RequestContext, enrich, partition_key
+from streaming.enrichment import (
+    RequestContext,
+    anonymise_ip,
+    enrich,
+    new_event_id,
+    partition_key,
+)
 from streaming.ingest.privacy import scrub_ips, scrub_text
 from streaming.producer.records import StreamRecord
 
@@ -63,6 +72,7 @@ CLIENT_ONLY_BYTES = 512
 """More than what a client event holds that its producer record does not (``user.consent``, a
 client user hash longer than the re-keyed one): a record this much under the size limit proves
 the event under it without serializing the event again."""
+_CONTAINERS = (dict, list)
 _JSON_TYPES = {
     list: "an array",
     str: "a string",
@@ -73,42 +83,42 @@ _JSON_TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One reason an event was rejected; ``pointer`` is a JSON pointer into the event."""
+def issue_answer(issue: ValidationIssue) -> dict[str, str]:
+    """One reason an event was rejected, as the HTTP answer states it."""
+    return {"pointer": issue.pointer, "keyword": issue.keyword, "message": issue.message}
 
-    pointer: str
-    keyword: str
-    message: str
 
-    def answer(self) -> dict[str, str]:
-        return {"pointer": self.pointer, "keyword": self.keyword, "message": self.message}
-
-    def quarantine_reason(self) -> dict[str, str]:
-        """The shape of the reasons the landing store already holds (``path``); messages and
-        pointers may quote the payload, so addresses in them are truncated too."""
-        return {
-            "path": scrub_text(self.pointer),
-            "keyword": self.keyword,
-            "message": scrub_text(self.message),
-        }
+def quarantine_reason(issue: ValidationIssue) -> dict[str, str]:
+    """One reason an event was rejected, in the shape the landing store already holds
+    (``path``); messages and pointers may quote the payload, so addresses in them are truncated
+    too."""
+    return {
+        "path": scrub_text(issue.pointer),
+        "keyword": issue.keyword,
+        "message": scrub_text(issue.message),
+    }
 
 
 @dataclass(frozen=True, slots=True)
 class _Rejection:
     reason: str
-    violations: list[Violation]
+    issues: list[ValidationIssue]
     raw: bytes
     """The event as compact JSON."""
 
 
 @dataclass(slots=True)
 class EventResult:
+    """What became of one event: its answer, and what it leaves behind (the stream record of an
+    accepted event, the quarantine row of a rejected one, nothing for a discarded one)."""
+
     index: int
     status: str
     event_id: str | None = None
     reason: str | None = None
-    violations: list[Violation] | None = None
+    issues: list[ValidationIssue] | None = None
+    record: StreamRecord | None = None
+    quarantined: dict[str, Any] | None = None
 
     def answer(self) -> dict[str, Any]:
         answer: dict[str, Any] = {"index": self.index, "status": self.status}
@@ -116,7 +126,7 @@ class EventResult:
             answer["event_id"] = self.event_id
         if self.reason is not None:
             answer["reason"] = self.reason
-            answer["errors"] = [violation.answer() for violation in self.violations or ()]
+            answer["errors"] = [issue_answer(issue) for issue in self.issues or ()]
         return answer
 
 
@@ -135,6 +145,31 @@ class Processed:
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
 
+    def add(self, result: EventResult) -> None:
+        self.results.append(result)
+        if result.record is not None:
+            self.records.append(result.record)
+            self.accepted += 1
+        elif result.quarantined is not None and result.reason is not None:
+            self.quarantined.append(result.quarantined)
+            reasons = self.rejected_by_reason
+            reasons[result.reason] = reasons.get(result.reason, 0) + 1
+        else:
+            self.discarded += 1
+
+
+def request_context(
+    *, received_at_ms: int, client_ip: str | None, viewer_country: str | None, source: str
+) -> RequestContext:
+    """What the core is told about a request: the client's address truncated before anything
+    else sees it, the CDN's viewer-country header as sent."""
+    return RequestContext(
+        received_at_ms=received_at_ms,
+        client_ip=anonymise_ip(client_ip),
+        viewer_country=viewer_country,
+        source=source,
+    )
+
 
 class IngestCore:
     def __init__(
@@ -149,82 +184,95 @@ class IngestCore:
         self._schemas: dict[object, RegisteredSchema] = {}
 
     def process(self, events: list[Any], request: RequestContext) -> Processed:
-        """``request.client_ip`` must already be anonymised."""
+        """Every event of a request; ``request`` comes from :func:`request_context`."""
         processed = Processed()
         for index, event in enumerate(events):
-            self._one(index, event, request, processed)
+            processed.add(self.process_event(event, request, index=index))
         return processed
 
-    def _one(self, index: int, event: Any, request: RequestContext, out: Processed) -> None:
-        sizes = (len(out.records), len(out.results), len(out.quarantined))
+    def process_event(
+        self,
+        event: Any,
+        request: RequestContext,
+        *,
+        index: int = 0,
+        event_id_factory: Callable[[], str] = new_event_id,
+    ) -> EventResult:
+        """What becomes of one event of a request (``index`` is its place in the request):
+        accepted with its stream record, rejected with its quarantine row, or discarded.
+        ``event_id_factory`` names an accepted event that arrived without an id."""
         try:
-            self._process_one(index, event, request, out)
+            return self._decide(event, request, index, event_id_factory)
         except Exception as error:
             logger.exception("event %d of a request could not be processed", index)
-            del out.records[sizes[0] :], out.results[sizes[1] :], out.quarantined[sizes[2] :]
-            self._reject(out, index, event, self._processing_error(error), request)
+            return self._rejected(index, event, self._processing_error(error), request)
 
-    def _process_one(self, index: int, event: Any, request: RequestContext, out: Processed) -> None:
+    def _decide(
+        self,
+        event: Any,
+        request: RequestContext,
+        index: int,
+        event_id_factory: Callable[[], str],
+    ) -> EventResult:
         if nested_deeper_than(event, self.settings.max_nesting_depth):
-            self._reject(out, index, event, self._too_deep(), request)
-            return
+            return self._rejected(index, event, self._too_deep(), request)
         if isinstance(event, dict) and consent_off(event):
-            out.results.append(EventResult(index, DISCARDED))
-            out.discarded += 1
-            return
+            return EventResult(index, DISCARDED)
         verdict = self._check(event)
         if isinstance(verdict, _Rejection):
-            self._reject(out, index, event, verdict, request)
-            return
-        payload = enrich(event, request=request, schema=verdict, hmac_key=self.hmac_key)
+            return self._rejected(index, event, verdict, request)
+        payload = enrich(
+            event,
+            request=request,
+            schema=verdict,
+            hmac_key=self.hmac_key,
+            event_id_factory=event_id_factory,
+        )
         data = orjson.dumps(payload)
         limit = self.settings.max_event_bytes
         if len(data) + CLIENT_ONLY_BYTES > limit:  # only then can the client event be too large
             raw = orjson.dumps(event)
             if len(raw) > limit:
-                self._reject(out, index, event, self._too_large(raw), request)
-                return
-        out.records.append(StreamRecord(data, partition_key(payload)))
-        out.results.append(EventResult(index, ACCEPTED, event_id=payload["event_id"]))
-        out.accepted += 1
+                return self._rejected(index, event, self._too_large(raw), request)
+        record = StreamRecord(data, partition_key(payload))
+        return EventResult(index, ACCEPTED, event_id=payload["event_id"], record=record)
 
     def _check(self, event: Any) -> RegisteredSchema | _Rejection:
         """The schema that accepts the event, or why it is rejected (size before schema)."""
         if not isinstance(event, dict):
             kind = _JSON_TYPES.get(type(event), type(event).__name__)
             message = f"an event must be a JSON object, not {kind}"
-            return _Rejection(NOT_AN_OBJECT, [Violation("", "type", message)], orjson.dumps(event))
+            issue = ValidationIssue("", "type", message)
+            return _Rejection(NOT_AN_OBJECT, [issue], orjson.dumps(event))
         try:
             schema = self._schema(event.get("schema_version"))
         except UnknownSchemaError as error:
             reason = UNSUPPORTED_VERSION
-            violations = [Violation("/schema_version", "schema_version", str(error))]
+            issues = [ValidationIssue("/schema_version", "schema_version", str(error))]
         else:
             if schema.is_valid(event):
                 return schema
             reason = SCHEMA_VIOLATION
-            violations = [
-                Violation(issue.pointer, issue.keyword, issue.message)
-                for issue in schema.issues(event)
-            ]
+            issues = schema.issues(event)
         raw = orjson.dumps(event)
         if len(raw) > self.settings.max_event_bytes:
             return self._too_large(raw)
-        return _Rejection(reason, violations, raw)
+        return _Rejection(reason, issues, raw)
 
     def _too_deep(self) -> _Rejection:
         limit = self.settings.max_nesting_depth
         message = f"the event nests arrays and objects more than {limit} levels deep"
-        return _Rejection(NESTING_TOO_DEEP, [Violation("", "maxNestingDepth", message)], b"")
+        issue = ValidationIssue("", "maxNestingDepth", message)
+        return _Rejection(NESTING_TOO_DEEP, [issue], b"")
 
     def _processing_error(self, error: Exception) -> _Rejection:
         message = f"the event could not be processed ({type(error).__name__})"
-        return _Rejection(PROCESSING_ERROR, [Violation("", "processing", message)], b"")
+        return _Rejection(PROCESSING_ERROR, [ValidationIssue("", "processing", message)], b"")
 
     def _too_large(self, raw: bytes) -> _Rejection:
         limit = self.settings.max_event_bytes
         message = f"the event is {len(raw)} bytes as compact JSON; the limit is {limit}"
-        return _Rejection(EVENT_TOO_LARGE, [Violation("", "maxEventBytes", message)], raw)
+        return _Rejection(EVENT_TOO_LARGE, [ValidationIssue("", "maxEventBytes", message)], raw)
 
     def _schema(self, version: object) -> RegisteredSchema:
         key = version if isinstance(version, str) else None
@@ -235,34 +283,25 @@ class IngestCore:
                 self._schemas[key] = schema
         return schema
 
-    def _reject(
-        self,
-        out: Processed,
-        index: int,
-        event: Any,
-        rejection: _Rejection,
-        request: RequestContext,
-    ) -> None:
+    def _rejected(
+        self, index: int, event: Any, rejection: _Rejection, request: RequestContext
+    ) -> EventResult:
         if rejection.raw:
             scrubbed, changed = scrub_ips(event)
             payload = orjson.dumps(scrubbed) if changed else rejection.raw
         else:
             payload = quarantine_payload(event, self.settings.max_nesting_depth)
-        out.quarantined.append(
-            quarantine_record(
-                payload,
-                [violation.quarantine_reason() for violation in rejection.violations],
-                received_at_ms=request.received_at_ms,
-                source=request.source,
-                kind=rejection.reason,
-                payload_cap=self.settings.quarantine_payload_bytes,
-            )
+        row = quarantine_record(
+            payload,
+            [quarantine_reason(issue) for issue in rejection.issues],
+            received_at_ms=request.received_at_ms,
+            source=request.source,
+            kind=rejection.reason,
+            payload_cap=self.settings.quarantine_payload_bytes,
         )
-        out.results.append(
-            EventResult(index, REJECTED, reason=rejection.reason, violations=rejection.violations)
+        return EventResult(
+            index, REJECTED, reason=rejection.reason, issues=rejection.issues, quarantined=row
         )
-        reasons = out.rejected_by_reason
-        reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
 
 
 def consent_off(event: dict[str, Any]) -> bool:
@@ -274,13 +313,20 @@ def consent_off(event: dict[str, Any]) -> bool:
 
 def nested_deeper_than(value: Any, limit: int) -> bool:
     """Whether arrays and objects nest more than ``limit`` levels (a scalar is level 0); never
-    looks further than ``limit + 1`` levels down."""
-    if not isinstance(value, dict | list):
-        return False
-    if limit <= 0:
-        return True
-    children = value.values() if isinstance(value, dict) else value
-    return any(nested_deeper_than(child, limit - 1) for child in children)
+    looks further than ``limit + 1`` levels down. Walks one level at a time, without recursion."""
+    containers = [value] if isinstance(value, _CONTAINERS) else []
+    levels_left = limit
+    while containers:
+        if levels_left <= 0:
+            return True
+        levels_left -= 1
+        containers = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, _CONTAINERS)
+        ]
+    return False
 
 
 def pruned(value: Any, levels: int) -> Any:

@@ -18,9 +18,8 @@ from typing import Any
 import orjson
 
 from streaming.contracts.settings import IngestSettings
-from streaming.enrichment import RequestContext, anonymise_ip
 from streaming.ingest.client_address import TrustedProxies
-from streaming.ingest.core import EVENT_TOO_LARGE, IngestCore, Processed
+from streaming.ingest.core import EVENT_TOO_LARGE, IngestCore, Processed, request_context
 from streaming.ingest.health import Reachability, SinkProbe, health_report
 from streaming.ingest.metrics import IngestMetrics
 from streaming.ingest.quarantine import QuarantineWriter
@@ -255,9 +254,9 @@ class IngestService:
                 return events_or_error
             events = events_or_error
         raw_ip = self.proxies.client(request.peer_ip, request.forwarded_for)
-        context = RequestContext(
+        context = request_context(
             received_at_ms=time.time_ns() // 1_000_000,
-            client_ip=anonymise_ip(raw_ip),
+            client_ip=raw_ip,
             viewer_country=request.headers.get("cloudfront-viewer-country"),
             source=source,
         )
