@@ -316,12 +316,12 @@ def test_the_ingest_rejections_load_into_quarantine(
     assert result.loaded_rows == result.lines == len(landed_records)
     rows = quarantine_rows(settings)
     assert {row["stage"] for row in rows} == {"ingest"}
-    assert sorted((row["source_object"], row["payload"]) for row in rows) == sorted(
-        (key, record["payload"]) for key, record in landed_records
+    assert sorted((row["source_object"], row["payload"], row["kind"]) for row in rows) == sorted(
+        (key, record["payload"], record["kind"]) for key, record in landed_records
     )
     for row in rows:
         assert orjson.loads(row["reasons"]), row
-        assert row["kind"] == "schema_violation"
+        assert row["kind"] in ("schema_violation", "unsupported_version")
         assert row["ingest_dt"] == HOUR.date() and row["hour"] == "00"
     again = load_quarantine_hour(settings, HOUR, store=store)
     assert again.skipped and again.snapshot_id == result.snapshot_id

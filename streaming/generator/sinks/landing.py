@@ -1,10 +1,12 @@
 """Landing objects exactly as the ingest and Firehose would leave them, without running either.
 
-Every event goes through what the ingest does to it (schema validation, the consent check,
-enrichment with the request's IP, country and arrival time) and lands where Firehose would put
-it: valid events, grouped per event type and buffer window of their arrival, in bronze; invalid
-ones in quarantine with their reasons; consent-off ones nowhere. The user-segment change log is
-written next to them as reference data, keyed like the events so the two join.
+Every event goes through the ingest's own rules (:meth:`IngestCore.process_event`) with the
+request context the HTTP ingest builds from the client's address, country and arrival time.
+Accepted events' stream records are framed as the delivery frames them and land where Firehose
+would put them: grouped per event type and buffer window of their arrival, in bronze. Rejected
+events' quarantine rows go under the quarantine prefix, consent-off events nowhere. The
+user-segment change log is written next to them as reference data, keyed like the events so the
+two join.
 """
 
 from __future__ import annotations
@@ -22,16 +24,10 @@ from streaming.contracts.landing import (
     bronze_key,
     encode_records,
     quarantine_key,
-    quarantine_record,
 )
-from streaming.contracts.schema_registry import (
-    INGEST_EVENT,
-    UnknownSchemaError,
-    ValidationIssue,
-    default_registry,
-)
-from streaming.contracts.settings import Settings
-from streaming.enrichment import RequestContext, enrich, rekey_user_id_hash
+from streaming.contracts.settings import IngestSettings, Settings
+from streaming.delivery.records import bronze_route
+from streaming.enrichment import rekey_user_id_hash
 from streaming.generator.config import TrafficConfig
 from streaming.generator.determinism import derived_uuid
 from streaming.generator.runner import run_slices
@@ -39,20 +35,19 @@ from streaming.generator.schedule import SlicePlan, plan_slices
 from streaming.generator.segments import generate_segments
 from streaming.generator.slices import collector_paused, draw_deliveries
 from streaming.generator.summary import GenerationSummary, Tally
+from streaming.ingest.core import IngestCore, request_context
 
 Progress = Callable[[int], None]
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
-SCHEMA_VIOLATION = "schema_violation"
 
 
 @dataclass(frozen=True)
 class IngestParameters:
-    """What the simulated ingest needs, in a form worker processes can receive."""
+    """What the ingest core needs, in a form worker processes can receive."""
 
+    ingest: IngestSettings
     hmac_key: bytes
-    quarantine_payload_bytes: int
-    buffer_ms: int
 
 
 class Landed(NamedTuple):
@@ -83,57 +78,36 @@ def land_slice(
 ) -> SliceLanding:
     """The slice's events after the ingest: bronze and quarantine records, and how many
     consent-off events were dropped."""
-    registry = default_registry()
+    core = IngestCore(parameters.ingest, parameters.hmac_key)
     landed: list[Landed] = []
     discarded = 0
     with collector_paused():
         deliveries, tally = draw_deliveries(config, plan)
         for order, delivery in enumerate(deliveries):
-            raw = delivery.line.encode()
-            payload = orjson.loads(raw)
+            arrival_ms = delivery.arrival_ms
             visit = delivery.visit
-            version = payload.get("schema_version") if isinstance(payload, dict) else None
-            try:
-                schema = registry.resolve(INGEST_EVENT, version)
-                issues = [] if schema.is_valid(payload) else schema.issues(payload)
-            except UnknownSchemaError as error:
-                issues = [ValidationIssue("/schema_version", "schema_version", str(error))]
-            if issues:
-                record = quarantine_record(
-                    raw,
-                    [issue.as_dict() for issue in issues],
-                    received_at_ms=delivery.arrival_ms,
-                    source=visit.source,
-                    kind=SCHEMA_VIOLATION,
-                    payload_cap=parameters.quarantine_payload_bytes,
-                )
-                landed.append(_landed(delivery.arrival_ms, order, QUARANTINE, "", record))
-                continue
-            if payload["user"]["consent"]["analytics"] is False:
-                discarded += 1
-                continue
-            request = RequestContext(
-                received_at_ms=delivery.arrival_ms,
+            request = request_context(
+                received_at_ms=arrival_ms,
                 client_ip=visit.client_ip,
                 viewer_country=visit.viewer_country,
                 source=visit.source,
             )
-            record = enrich(
-                payload,
-                request=request,
-                schema=schema,
-                hmac_key=parameters.hmac_key,
+            result = core.process_event(
+                orjson.loads(delivery.line),
+                request,
                 event_id_factory=_assigned_ids(config.seed, plan.index, order),
             )
-            landed.append(_landed(delivery.arrival_ms, order, BRONZE, record["event_type"], record))
+            if result.record is not None:
+                partition, record, size = bronze_route(result.record.data)
+                landed.append(Landed(arrival_ms, order, BRONZE, partition.name, record, size))
+            elif result.quarantined is not None:
+                row = result.quarantined
+                size = len(orjson.dumps(row)) + 1
+                landed.append(Landed(arrival_ms, order, QUARANTINE, "", row, size))
+            else:
+                discarded += 1
         del deliveries
     return SliceLanding(plan, landed, discarded, tally)
-
-
-def _landed(
-    arrival_ms: int, order: int, prefix: str, event_type: str, record: dict[str, Any]
-) -> Landed:
-    return Landed(arrival_ms, order, prefix, event_type, record, len(orjson.dumps(record)) + 1)
 
 
 def _assigned_ids(seed: int, slice_index: int, order: int) -> Callable[[], str]:
@@ -232,11 +206,7 @@ def write_landing(
     seconds = settings.delivery.buffer_seconds if buffer_seconds is None else buffer_seconds
     if seconds <= 0:
         raise ValueError(f"buffer_seconds must be > 0, got {seconds}")
-    parameters = IngestParameters(
-        hmac_key=settings.hmac_key,
-        quarantine_payload_bytes=settings.ingest.quarantine_payload_bytes,
-        buffer_ms=seconds * 1000,
-    )
+    parameters = IngestParameters(ingest=settings.ingest, hmac_key=settings.hmac_key)
     buffers = _FirehoseBuffers(
         store, settings, config.seed, seconds * 1000, settings.delivery.buffer_bytes
     )

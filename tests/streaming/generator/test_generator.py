@@ -455,7 +455,8 @@ def test_landing_matches_what_the_ingest_and_firehose_would_write(
         elif item.key.startswith("quarantine/"):
             assert QUARANTINE_KEY.match(item.key), item.key
             for record in decode_records(body):
-                assert record["kind"] == "schema_violation" and record["reasons"]
+                assert record["kind"] in ("schema_violation", "unsupported_version")
+                assert record["reasons"]
                 quarantined[record["payload"].encode()] += 1
         else:
             assert item.key == segments_key(config)
