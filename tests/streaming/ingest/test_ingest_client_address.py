@@ -9,12 +9,12 @@ import orjson
 import pytest
 from conftest import TestClient, aws_settings_at
 from stream_support import stream_payloads
-from test_schema_registry import MINIMAL_EVENT
 
 from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
 from streaming.ingest.client_address import TrustedProxies, parse_address
 from streaming.ingest.health import Reachability, SinkProbe, health_report
 from streaming.ingest.server import create_app
+from tests.event_examples import MINIMAL_EVENT
 
 CDN = ["10.0.0.0/8", "2001:db8:cd::/48"]
 

@@ -29,10 +29,10 @@ from edge_support import (
     send_in_background,
 )
 from stream_support import quarantine_records
-from test_schema_registry import MINIMAL_EVENT
 
 from streaming.contracts.aws_clients import client
 from streaming.contracts.settings import LocalAwsSettings, Settings
+from tests.event_examples import MINIMAL_EVENT
 
 EVENT = orjson.dumps(MINIMAL_EVENT)
 BATCH = orjson.dumps({"events": [MINIMAL_EVENT, MINIMAL_EVENT]})

@@ -10,11 +10,11 @@ import orjson
 import pytest
 from conftest import TestClient, aws_settings_at
 from stream_support import quarantine_records, stream_payloads
-from test_schema_registry import MINIMAL_EVENT
 
 from streaming.contracts.settings import LocalAwsSettings
 from streaming.ingest import core
 from streaming.ingest.server import create_app
+from tests.event_examples import MINIMAL_EVENT
 
 
 def test_an_event_that_breaks_enrichment_is_rejected_alone(

@@ -19,13 +19,13 @@ import pytest
 from conftest import TestClient, aws_settings_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_schema_registry import FULL_CHART, FULL_PAGE_VIEW, MINIMAL_EVENT, SEED_CLIENT_PAYLOAD
 
 from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
 from streaming.enrichment import RequestContext
 from streaming.ingest.core import ACCEPTED, DISCARDED, REJECTED, REJECTION_REASONS, IngestCore
 from streaming.ingest.http_contract import BodyTooLargeError, decode_body
 from streaming.ingest.server import create_app
+from tests.event_examples import FULL_CHART, FULL_PAGE_VIEW, MINIMAL_EVENT, SEED_CLIENT_PAYLOAD
 
 BUDGET = settings(
     max_examples=200,

@@ -14,7 +14,13 @@ import orjson
 import pytest
 from conftest import TestClient, aws_settings_at
 from stream_support import quarantine_bytes, quarantine_records, stream_payloads, stream_records
-from test_schema_registry import (
+
+from streaming.contracts.schema_registry import PRODUCER_EVENT, default_registry
+from streaming.contracts.settings import LocalAwsSettings, Settings
+from streaming.enrichment import rekey_user_id_hash
+from streaming.ingest.core import REJECTION_REASONS, UNSUPPORTED_VERSION
+from streaming.ingest.server import create_app
+from tests.event_examples import (
     FULL_CHART,
     FULL_PAGE_VIEW,
     INVALID_INGEST,
@@ -22,12 +28,6 @@ from test_schema_registry import (
     SEED_CLIENT_PAYLOAD,
     VALID_INGEST,
 )
-
-from streaming.contracts.schema_registry import PRODUCER_EVENT, default_registry
-from streaming.contracts.settings import LocalAwsSettings, Settings
-from streaming.enrichment import rekey_user_id_hash
-from streaming.ingest.core import REJECTION_REASONS, UNSUPPORTED_VERSION
-from streaming.ingest.server import create_app
 
 ORIGIN = "http://localhost:3000"
 RAW_IPV4 = "198.51.100.77"
