@@ -21,14 +21,14 @@ GOLD = dg.AssetSelection.groups("gold")
 BRONZE_WRITES = {WRITES: "bronze", "dagster/max_retries": "2"}
 LAKE_WRITES = {WRITES: "lake"}
 
-bronze_job = dg.define_asset_job(
+bronze_load_job = dg.define_asset_job(
     "bronze_load",
     selection=dg.AssetSelection.assets(BRONZE_EVENTS, QUARANTINE_EVENTS),
     description="Landed objects of ingest hours into bronze and quarantine (with their gates).",
     tags=BRONZE_WRITES,
 )
 
-segments_job = dg.define_asset_job(
+segments_refresh_job = dg.define_asset_job(
     "segments_refresh",
     selection=dg.AssetSelection.assets(USER_SEGMENT_CHANGES, SILVER_USER_SEGMENTS),
     description="The segment change log and the SCD2 segments model, rebuilt whole.",
@@ -45,11 +45,11 @@ lake_refresh_job = dg.define_asset_job(
     tags=LAKE_WRITES,
 )
 
-maintenance_job = dg.define_asset_job(
+iceberg_maintenance_job = dg.define_asset_job(
     "iceberg_maintenance",
     selection=dg.AssetSelection.groups("maintenance"),
     description="Snapshot expiry (and compaction where supported) on every lake table.",
     tags=LAKE_WRITES,
 )
 
-JOBS = [bronze_job, segments_job, lake_refresh_job, maintenance_job]
+JOBS = [bronze_load_job, segments_refresh_job, lake_refresh_job, iceberg_maintenance_job]

@@ -15,7 +15,11 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from clickstream_orchestration.checks.window import PARTITION, RANGE_END, RANGE_START
-from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, lake_refresh_job, maintenance_job
+from clickstream_orchestration.jobs import (
+    SILVER_USER_SEGMENTS,
+    iceberg_maintenance_job,
+    lake_refresh_job,
+)
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD, REQUESTED_UP_TO, day_key
 from clickstream_orchestration.resources import LakehouseResource
 from lakehouse.arrivals import (
@@ -161,13 +165,13 @@ def lake_refresh_schedule(
     return requests
 
 
-maintenance_schedule = dg.ScheduleDefinition(
+daily_iceberg_maintenance = dg.ScheduleDefinition(
     name="daily_iceberg_maintenance",
     cron_schedule=_ORCHESTRATION.maintenance_cron,
     execution_timezone="UTC",
-    job=maintenance_job,
+    job=iceberg_maintenance_job,
     description="Daily: expire old Iceberg snapshots (and compact where the engine can).",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
-SCHEDULES = [lake_refresh_schedule, maintenance_schedule]
+SCHEDULES = [lake_refresh_schedule, daily_iceberg_maintenance]

@@ -18,7 +18,11 @@ from datetime import datetime
 import dagster as dg
 
 from clickstream_orchestration.assets.landing import LANDED_OBJECTS
-from clickstream_orchestration.jobs import SILVER_USER_SEGMENTS, bronze_job, segments_job
+from clickstream_orchestration.jobs import (
+    SILVER_USER_SEGMENTS,
+    bronze_load_job,
+    segments_refresh_job,
+)
 from clickstream_orchestration.partitions import INGEST_HOURS, hour_key
 from clickstream_orchestration.resources import LakehouseResource, LandingResource
 from lakehouse.reference_load import SEGMENTS_PREFIX
@@ -65,7 +69,7 @@ def _run_key(kind: str, partition: str | None, keys: list[str]) -> str:
         "reference feed lands (and once on a fresh home, so gold never waits for a feed); "
         "each tick's arrivals are recorded as observations of the landed objects."
     ),
-    jobs=[bronze_job, segments_job],
+    jobs=[bronze_load_job, segments_refresh_job],
     minimum_interval_seconds=get_settings().orchestration.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -108,7 +112,7 @@ def landing_sensor(
     requests = [
         dg.RunRequest(
             run_key=_run_key("bronze", hour_key(hour), keys),
-            job_name=bronze_job.name,
+            job_name=bronze_load_job.name,
             partition_key=hour_key(hour),
             tags={"clickstream/new_objects": str(len(keys))},
         )
@@ -117,11 +121,13 @@ def landing_sensor(
     ]
     if segments:
         requests.append(
-            dg.RunRequest(run_key=_run_key("segments", None, segments), job_name=segments_job.name)
+            dg.RunRequest(
+                run_key=_run_key("segments", None, segments), job_name=segments_refresh_job.name
+            )
         )
     elif context.instance.get_latest_materialization_event(SILVER_USER_SEGMENTS) is None:
         # gold joins the segments: build them (empty) before any feed exists
-        requests.append(dg.RunRequest(run_key="segments:first", job_name=segments_job.name))
+        requests.append(dg.RunRequest(run_key="segments:first", job_name=segments_refresh_job.name))
     observations = [landing_observation(new, by_hour)] if new else []
     return dg.SensorResult(
         run_requests=requests,
@@ -133,7 +139,7 @@ def landing_sensor(
 def _hours_waiting_to_load(instance: dg.DagsterInstance) -> set[str]:
     records = instance.get_run_records(
         dg.RunsFilter(
-            job_name=bronze_job.name,
+            job_name=bronze_load_job.name,
             statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
         )
     )
