@@ -21,6 +21,7 @@ from bench.report import Report, Row
 from lakehouse.bronze_load import Engine, load_bronze_hour
 from lakehouse.catalog import open_catalog
 from streaming.contracts.landing import IngestHour, LocalLandingStore, bronze_objects
+from streaming.contracts.schema_registry import producer_event_types
 from streaming.contracts.settings import Settings
 from streaming.generator.config import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
@@ -34,7 +35,7 @@ def land_hour(settings: Settings, events: int, generated_events: int) -> tuple[i
     store = LocalLandingStore(settings.landing_dir)
     config = TrafficConfig(events=generated_events, seed=7, start=HOUR, days=1 / 24)
     write_landing(config, store, settings, workers=2)
-    objects = bronze_objects(store, settings, IngestHour.of(HOUR))
+    objects = bronze_objects(store, settings, IngestHour.of(HOUR), producer_event_types())
     bodies = {item.key: gzip.decompress(store.get(item.key)) for item in objects}
     landed = sum(body.count(b"\n") for body in bodies.values())
     repeat = max(1, math.ceil(events / landed))

@@ -50,6 +50,7 @@ from streaming.contracts.landing import (
     landing_store,
     quarantine_objects,
 )
+from streaming.contracts.schema_registry import producer_event_types
 from streaming.contracts.settings import Settings
 
 Engine = Literal["duckdb", "arrow"]
@@ -109,7 +110,7 @@ def load_bronze_hour(
     bronze = ensure_table(catalog, settings, BRONZE)
     ledger = ensure_table(catalog, settings, LEDGER)
     prefix = settings.landing_bronze_prefix + "/"
-    objects = bronze_objects(store, settings, ingest_hour)
+    objects = bronze_objects(store, settings, ingest_hour, producer_event_types())
     recorded = recorded_outcomes(ledger, ingest_hour, prefix)
     if not force and recorded is not None and is_loaded(recorded, objects):
         return _summary(ingest_hour, recorded, bronze, started, skipped=True)

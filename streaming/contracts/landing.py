@@ -24,7 +24,6 @@ from typing import Any, Protocol
 import orjson
 
 from streaming.contracts.atomic_write import write_atomically
-from streaming.contracts.schema_registry import PRODUCER_EVENT, default_registry
 from streaming.contracts.settings import Settings
 
 
@@ -263,20 +262,13 @@ def first_ingest_day(settings: Settings, store: LandingStore) -> date | None:
     return min(days, default=None)
 
 
-def event_types() -> list[str]:
-    """Firehose partitions bronze by event type; the producer schemas name every possible one."""
-    registry = default_registry()
-    found: set[str] = set()
-    for version in registry.versions(PRODUCER_EVENT):
-        document = registry.get(PRODUCER_EVENT, version).document
-        found.update(document["properties"]["event_type"]["enum"])
-    return sorted(found)
-
-
-def bronze_objects(store: LandingStore, settings: Settings, hour: IngestHour) -> list[LandedObject]:
-    """The bronze objects that landed in ``hour``, every event type, in key order."""
+def bronze_objects(
+    store: LandingStore, settings: Settings, hour: IngestHour, event_types: Iterable[str]
+) -> list[LandedObject]:
+    """The bronze objects that landed in ``hour`` under each of ``event_types`` (Firehose
+    partitions bronze by event type: ``schema_registry.producer_event_types``), in key order."""
     objects: list[LandedObject] = []
-    for event_type in event_types():
+    for event_type in event_types:
         prefix = f"{settings.landing_bronze_prefix}/events_type={event_type}/{hour.path}/"
         objects.extend(store.list(prefix))
     return sorted(objects, key=lambda item: item.key)

@@ -172,3 +172,13 @@ def _compile(name: str, version: SchemaVer, file: Traversable) -> RegisteredSche
 @lru_cache(maxsize=1)
 def default_registry() -> SchemaRegistry:
     return SchemaRegistry()
+
+
+def producer_event_types(registry: SchemaRegistry | None = None) -> list[str]:
+    """Every event type a producer record can carry, in any version of its schema."""
+    registry = registry or default_registry()
+    found: set[str] = set()
+    for version in registry.versions(PRODUCER_EVENT):
+        document = registry.get(PRODUCER_EVENT, version).document
+        found.update(document["properties"]["event_type"]["enum"])
+    return sorted(found)
