@@ -105,7 +105,7 @@ def test_function_package_is_the_streaming_package_only(deployment: Deployment) 
     ]
     (package,) = staged
     assert {entry.name for entry in package.iterdir()} == {"streaming"}
-    assert (package / "streaming" / "settings.py").is_file()
+    assert (package / "streaming" / "contracts" / "settings.py").is_file()
     assert (package / "streaming" / "schemas").is_dir()
     assert not list(package.rglob("__pycache__"))
     assert (REPO_ROOT / "streaming").is_dir()
