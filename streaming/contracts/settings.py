@@ -13,7 +13,7 @@ import secrets
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -136,6 +136,87 @@ class RealtimeSettings(BaseModel):
     """Events stay in the marts this long after they arrived (also the dedup window)."""
 
 
+AlertOperator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "exists"]
+"""How a condition compares a field of the event with its value."""
+
+
+class AlertCondition(BaseModel):
+    """One condition on a field of the event as it is on the stream (the producer record)."""
+
+    field: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+    """Dotted path into the event, e.g. ``affiliate.payout_cents``."""
+    op: AlertOperator
+    value: Any = None
+    """What the field is compared with (a list for ``in``; ``true``/``false`` for ``exists``)."""
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> AlertCondition:
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError(f"{self.field}: 'in' needs a list value")
+        if self.op == "exists" and self.value is None:
+            self.value = True
+        if self.op in ("gt", "gte", "lt", "lte") and (
+            isinstance(self.value, bool) or not isinstance(self.value, int | float)
+        ):
+            raise ValueError(f"{self.field}: {self.op!r} needs a number value")
+        return self
+
+
+class AlertRule(BaseModel):
+    """A key event: every condition must hold on an event of ``event_type``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    event_type: str = Field(min_length=1)
+    conditions: list[AlertCondition] = Field(default_factory=list)
+
+
+def _default_alert_rules() -> list[AlertRule]:
+    return [
+        AlertRule(
+            name="high_payout_click",
+            event_type="affiliate_click",
+            conditions=[AlertCondition(field="affiliate.payout_cents", op="gte", value=1000)],
+        ),
+        AlertRule(
+            name="large_purchase",
+            event_type="purchase",
+            conditions=[AlertCondition(field="purchase.revenue", op="gte", value=500)],
+        ),
+    ]
+
+
+class AlertSettings(BaseModel):
+    """Key-event alerts: rules evaluated on every event of the stream, and where alerts go.
+
+    ``CLICKSTREAM_ALERTS__RULES`` takes the rules as JSON, e.g.
+    ``[{"name": "big_order", "event_type": "purchase",
+    "conditions": [{"field": "purchase.revenue", "op": "gt", "value": 1000}]}]``.
+    """
+
+    enabled: bool = True
+    """Whether ``clickstream dev`` and ``make demo`` start the local alert reader."""
+    rules: list[AlertRule] = Field(default_factory=_default_alert_rules)
+    webhook_url: str | None = None
+    """An HTTP endpoint every alert is POSTed to as JSON (none: the alert log only)."""
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_attempts: int = Field(default=8, ge=1)
+    """Attempts per alert before it goes to the dead-letter file."""
+    backoff_base_s: float = Field(default=0.1, gt=0)
+    backoff_cap_s: float = Field(default=5.0, gt=0)
+    poll_seconds: float = Field(default=0.05, ge=0)
+    """Pause between reads of a shard that is at its tip."""
+    dedup_capacity: int = Field(default=1_000_000, ge=100)
+    """Event ids remembered for dedup (the oldest are forgotten first)."""
+
+    @model_validator(mode="after")
+    def _rule_names_are_unique(self) -> AlertSettings:
+        names = [rule.name for rule in self.rules]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"alert rule names must be unique: {', '.join(repeated)}")
+        return self
+
+
 class RedshiftSettings(BaseModel):
     """Where the real-time SQL is applied in ``aws`` (Redshift Serverless by default).
 
@@ -188,6 +269,7 @@ class Settings(BaseSettings):
     orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     redshift: RedshiftSettings = Field(default_factory=RedshiftSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
     def _resolve_home(self) -> Settings:
@@ -284,6 +366,18 @@ class Settings(BaseSettings):
         return f"arn:aws:iam::{self.account_id}:role/{self.redshift_streaming_role_name}"
 
     @property
+    def alerts_topic_name(self) -> str:
+        return f"{self.resource_prefix}-alerts"
+
+    @property
+    def alerts_function_name(self) -> str:
+        return f"{self.resource_prefix}-alerts"
+
+    @property
+    def alerts_failure_queue_name(self) -> str:
+        return f"{self.resource_prefix}-alerts-failures"
+
+    @property
     def hmac_secret_name(self) -> str:
         return f"{self.resource_prefix}/ingest/hmac-secret"
 
@@ -324,6 +418,11 @@ class Settings(BaseSettings):
     def realtime_dir(self) -> Path:
         """The local real-time marts: the consumer's state and the snapshots queries read."""
         return self.home / "realtime"
+
+    @property
+    def alerts_dir(self) -> Path:
+        """The local alert reader: its alert log, dead letters and dedup state."""
+        return self.home / "alerts"
 
     @property
     def generated_dir(self) -> Path:
