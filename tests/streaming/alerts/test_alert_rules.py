@@ -15,7 +15,7 @@ def _rule(name: str, event_type: str, *conditions: tuple[str, str, Any]) -> Aler
     return AlertRule(
         name=name,
         event_type=event_type,
-        conditions=[AlertCondition(field=f, op=op, value=v) for f, op, v in conditions],  # type: ignore[arg-type]
+        conditions=[AlertCondition(field=f, op=op, value=v) for f, op, v in conditions],
     )
 
 
@@ -41,7 +41,8 @@ def _purchase(revenue: Any, currency: str = "EUR") -> dict[str, Any]:
 
 
 def test_a_payout_rule_matches_clicks_at_or_above_its_threshold() -> None:
-    rules = RuleSet([_rule("big_payout", "affiliate_click", ("affiliate.payout_cents", "gte", 500))])
+    payout = ("affiliate.payout_cents", "gte", 500)
+    rules = RuleSet([_rule("big_payout", "affiliate_click", payout)])
     (alert,) = rules.alerts(_click(500))
     assert alert.document() == {
         "alert_id": "big_payout:e1",
