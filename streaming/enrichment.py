@@ -106,14 +106,17 @@ def enrich(
     hmac_key: bytes,
     event_id_factory: Callable[[], str] = new_event_id,
 ) -> dict[str, Any]:
-    """The producer payload (``producer_event`` 1-0-0) for a schema-valid client event."""
+    """The producer payload (``producer_event`` 1-x-0) for a schema-valid client event.
+
+    A ``purchase`` member (1-1-0) is carried only when the event has one, so a 1-0-0 event
+    gives exactly the record it gave before 1-1-0 existed."""
     user = event.get("user") or {}
     consent = user.get("consent") or {}
     ctx = event.get("ctx")
     user_agent = ctx.get("user_agent") if ctx else None
     metadata = dict(event.get("metadata") or {})
     metadata["schema_hash"] = schema.schema_hash
-    return {
+    payload = {
         "schema_version": event.get("schema_version") or schema.version.dotted,
         "event_type": event["event_type"],
         "event_id": event.get("event_id") or event_id_factory(),
@@ -136,6 +139,9 @@ def enrich(
         "affiliate": event.get("affiliate"),
         "metadata": metadata,
     }
+    if "purchase" in event:
+        payload["purchase"] = event["purchase"]
+    return payload
 
 
 def partition_key(payload: dict[str, Any]) -> str:

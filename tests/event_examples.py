@@ -590,3 +590,83 @@ INVALID_INGEST = [
     pytest.param(json.dumps(MINIMAL_EVENT), "", "type", None, id="payload-string"),
     pytest.param(None, "", "type", None, id="payload-null"),
 ]
+
+# --------------------------------------------------------------------------------------------
+# ingest_event 1-1-0: purchases
+# --------------------------------------------------------------------------------------------
+
+FULL_PURCHASE: dict[str, Any] = {
+    **copy.deepcopy(FULL_PAGE_VIEW),
+    "schema_version": "1.1.0",
+    "event_type": "purchase",
+    "event_id": "c4f1e2d3-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
+    "purchase": {
+        "order_id": "ord_1001",
+        "revenue_cents": 4999,
+        "currency": "EUR",
+        "products": [
+            {"product_id": "studio", "quantity": 1, "price_cents": 3999},
+            {"product_id": "addon", "quantity": 2, "price_cents": 500},
+        ],
+    },
+}
+
+#: An affiliate network's server-to-server postback: no session, no page, the credited click.
+POSTBACK_PURCHASE: dict[str, Any] = {
+    "schema_version": "1.1.0",
+    "event_type": "purchase",
+    "event_id": "e5d4c3b2-a190-4f8e-9d7c-6b5a4f3e2d1c",
+    "ts": "2025-08-21T09:00:00Z",
+    "user": {"user_id_hash": USER_HASH, "consent": {"analytics": True}},
+    "purchase": {
+        "order_id": "net_77",
+        "revenue_cents": 12000,
+        "currency": "USD",
+        "affiliate_click_id": FULL_AFFILIATE["event_id"],
+    },
+}
+
+VALID_PURCHASE = [
+    pytest.param(FULL_PURCHASE, id="purchase-full"),
+    pytest.param(POSTBACK_PURCHASE, id="purchase-postback"),
+    pytest.param(mutate(FULL_PURCHASE, "purchase/products"), id="purchase-no-products"),
+    pytest.param(mutate(FULL_PURCHASE, "purchase/revenue_cents", 0), id="purchase-free"),
+    pytest.param(mutate(FULL_PURCHASE, "schema_version", "1.1.7"), id="purchase-1-1-7"),
+]
+
+INVALID_PURCHASE = [
+    pytest.param(mutate(FULL_PURCHASE, "purchase"), "", "required", id="purchase-missing"),
+    pytest.param(
+        mutate(FULL_PURCHASE, "purchase/order_id"), "/purchase", "required", id="no-order-id"
+    ),
+    pytest.param(
+        mutate(FULL_PURCHASE, "purchase/revenue_cents", -1),
+        "/purchase/revenue_cents",
+        "minimum",
+        id="negative-revenue",
+    ),
+    pytest.param(
+        mutate(FULL_PURCHASE, "purchase/revenue_cents", 49.99),
+        "/purchase/revenue_cents",
+        "type",
+        id="fractional-revenue",
+    ),
+    pytest.param(
+        mutate(FULL_PURCHASE, "purchase/currency", "eur"),
+        "/purchase/currency",
+        "pattern",
+        id="currency-lowercase",
+    ),
+    pytest.param(
+        mutate(FULL_PURCHASE, "purchase/products", [{"quantity": 1}]),
+        "/purchase/products/0",
+        "required",
+        id="product-without-id",
+    ),
+    pytest.param(
+        mutate(FULL_PURCHASE, "purchase/coupon", "X"),
+        "/purchase",
+        "unevaluatedProperties",
+        id="purchase-undeclared-field",
+    ),
+]

@@ -48,6 +48,7 @@ from tests.event_examples import (
 SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "streaming" / "schemas"
 HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 V1 = SchemaVer(1, 0, 0)
+V110 = SchemaVer(1, 1, 0)
 
 
 def enrich(event: dict[str, Any], ingest_schema: RegisteredSchema) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def test_names_lists_both_schemas(registry: SchemaRegistry) -> None:
 
 @pytest.mark.parametrize("name", [INGEST_EVENT, PRODUCER_EVENT])
 def test_versions_of_each_schema(registry: SchemaRegistry, name: str) -> None:
-    assert registry.versions(name) == [V1]
+    assert registry.versions(name) == [V1, V110]
 
 
 def test_versions_of_unknown_name(registry: SchemaRegistry) -> None:
@@ -155,7 +156,7 @@ def test_get_exact(registry: SchemaRegistry, name: str, version: str | SchemaVer
     assert registry.get(name, "1.0.0") is schema
 
 
-@pytest.mark.parametrize("version", ["1.0.1", "1.1.0", "2.0.0", "0.0.0"])
+@pytest.mark.parametrize("version", ["1.0.1", "1.2.0", "2.0.0", "0.0.0"])
 def test_get_is_exact_and_refuses_other_versions(registry: SchemaRegistry, version: str) -> None:
     with pytest.raises(
         UnknownSchemaError, match=f"no schema ingest_event {SchemaVer.parse(version)}"
@@ -194,11 +195,23 @@ def test_resolve_without_argument_is_default(registry: SchemaRegistry) -> None:
     assert registry.resolve(INGEST_EVENT) is registry.get(INGEST_EVENT, "1.0.0")
 
 
-@pytest.mark.parametrize("requested", ["1.0.0", "1.0.7", "1.3.2", "1.99.99", "1-0-0"])
-def test_resolve_newest_of_same_model_not_newer(registry: SchemaRegistry, requested: str) -> None:
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("1.0.0", V1),
+        ("1.0.7", V1),
+        ("1-0-0", V1),
+        ("1.1.0", V110),
+        ("1.3.2", V110),
+        ("1.99.99", V110),
+    ],
+)
+def test_resolve_newest_of_same_model_not_newer(
+    registry: SchemaRegistry, requested: str, expected: SchemaVer
+) -> None:
     resolved = registry.resolve(INGEST_EVENT, requested)
-    assert resolved.version == V1
-    assert resolved is registry.get(INGEST_EVENT, "1-0-0")
+    assert resolved.version == expected
+    assert resolved is registry.get(INGEST_EVENT, expected)
 
 
 @pytest.mark.parametrize("requested", ["2.0.0", "0.9.0", "3.1.4", "0.0.0"])
@@ -294,7 +307,7 @@ def test_extended_registry_versions(extended_root: Path) -> None:
         SchemaVer(1, 1, 0),
         SchemaVer(2, 0, 0),
     ]
-    assert extended.versions(PRODUCER_EVENT) == [V1]
+    assert extended.versions(PRODUCER_EVENT) == [V1, V110]
 
 
 @pytest.mark.parametrize(
@@ -472,7 +485,8 @@ def test_valid_payload_resolves_to_a_schema_that_accepts_it(
     registry: SchemaRegistry, payload: dict[str, Any]
 ) -> None:
     schema = registry.resolve(INGEST_EVENT, payload.get("schema_version"))
-    assert schema.version == V1
+    declared = payload.get("schema_version") or DEFAULT_VERSION
+    assert schema.version == (V1 if SchemaVer.parse(declared) < V110 else V110)
     assert schema.is_valid(payload)
 
 
@@ -539,7 +553,7 @@ def test_seed_producer_payload_is_valid(producer: RegisteredSchema) -> None:
 
 def test_seed_producer_payload_resolves(registry: SchemaRegistry) -> None:
     schema = registry.resolve(PRODUCER_EVENT, SEED_PRODUCER_PAYLOAD["schema_version"])
-    assert schema is registry.get(PRODUCER_EVENT, "1.0.0")
+    assert schema is registry.get(PRODUCER_EVENT, "1.1.0")
     assert schema.is_valid(SEED_PRODUCER_PAYLOAD)
 
 
@@ -691,9 +705,10 @@ def test_schema_documents_are_valid_draft_2020_12(registry: SchemaRegistry, name
         Draft202012Validator.check_schema(document)
 
 
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
 @pytest.mark.parametrize("name", [INGEST_EVENT, PRODUCER_EVENT])
-def test_every_object_schema_is_closed(registry: SchemaRegistry, name: str) -> None:
-    document = registry.get(name, "1.0.0").document
+def test_every_object_schema_is_closed(registry: SchemaRegistry, name: str, version: str) -> None:
+    document = registry.get(name, version).document
     objects = [
         (where, node)
         for where, node in subschemas(document)
