@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+from clickstream_cli.commands.alerts import alerts_app
 from clickstream_cli.commands.config import show_config
 from clickstream_cli.commands.deliver import deliver
 from clickstream_cli.commands.demo import demo
@@ -55,6 +56,7 @@ dlq_app = typer.Typer(help="The ingest's dead-letter queue.", no_args_is_help=Tr
 dlq_app.command("replay")(dlq_replay)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(rt_app, name="rt")
+app.add_typer(alerts_app, name="alerts")
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The local stack: the local AWS servers, the HTTP ingest, the delivery and the real-time
-consumer, as processes, kept running.
+"""The local stack: the local AWS servers, the HTTP ingest, the delivery, the real-time
+consumer and the alert reader, as processes, kept running.
 
 ``make demo`` and ``make dev`` start it; each service runs as a child process of its own
 (logs under the home's ``logs/``) and is waited for until it is ready. A supervisor thread then
@@ -97,6 +97,7 @@ class LocalStack:
                 [clickstream, "rt", "consume"],
                 ready_file=self.settings.realtime_dir / "consumer.json",
             ),
+            *self._alert_services(clickstream),
             *self.extra_services,
         ]
         try:
@@ -111,6 +112,18 @@ class LocalStack:
             target=self._supervise, name="local-stack-supervisor", daemon=True
         )
         self._supervisor.start()
+
+    def _alert_services(self, clickstream: str) -> list[Service]:
+        """The alert reader, when alerts are enabled and there is a rule to evaluate."""
+        if not (self.settings.alerts.enabled and self.settings.alerts.rules):
+            return []
+        return [
+            Service(
+                "alerts",
+                [clickstream, "alerts", "run"],
+                ready_file=self.settings.alerts_dir / "reader.json",
+            )
+        ]
 
     def stop(self) -> None:
         self._stopping.set()
