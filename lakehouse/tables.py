@@ -86,6 +86,31 @@ BRONZE_EVENTS = pa.schema(
                 ]
             ),
         ),
+        # 1-1-0. A table made before it gains the column by schema evolution (ensure_table);
+        # its data files are not rewritten and their rows read it as null.
+        (
+            "purchase",
+            pa.struct(
+                [
+                    ("order_id", _TEXT),
+                    ("revenue_cents", pa.int64()),
+                    ("currency", _TEXT),
+                    (
+                        "products",
+                        pa.list_(
+                            pa.struct(
+                                [
+                                    ("product_id", _TEXT),
+                                    ("quantity", pa.int64()),
+                                    ("price_cents", pa.int64()),
+                                ]
+                            )
+                        ),
+                    ),
+                    ("affiliate_click_id", _TEXT),
+                ]
+            ),
+        ),
         ("events_type", _TEXT),
         ("ingest_dt", pa.date32()),
         ("hour", _TEXT),

@@ -83,6 +83,13 @@ def generate(
     invalid_share: Annotated[
         float, typer.Option(help="Share of events that violate the event schema.")
     ] = 0.005,
+    conversion_rate: Annotated[
+        float,
+        typer.Option(
+            help="Chance that a session ends in a purchase (schema 1-1-0; affiliate clicks "
+            "convert more often, as network postbacks without a session). 0: 1-0-0 traffic only."
+        ),
+    ] = 0.0,
     buffer_seconds: Annotated[
         int | None,
         typer.Option(
@@ -147,6 +154,7 @@ def generate(
             late_share=late_share,
             sessionless_share=sessionless_share,
             invalid_share=invalid_share,
+            conversion_rate=conversion_rate,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

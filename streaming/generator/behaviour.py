@@ -90,6 +90,8 @@ AFFILIATE_AFTER_CHART = 0.30
 CHART_INTERACTION_CHANCE = 0.55
 ANOTHER_CHART_INTERACTION = 0.55
 ZERO_PAYOUT_SHARE = 0.18
+POSTBACK_ODDS = 5.0
+"""An affiliate click converts this many times more often than a session: the network's postback."""
 # think times (median s, log-normal sigma, clamped to [low s, high s])
 FIRST_CHART_PAUSE = PauseTable(9, 0.8, 2, 120)
 NEXT_CHART_PAUSE = PauseTable(6, 0.8, 1, 90)

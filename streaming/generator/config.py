@@ -34,6 +34,10 @@ class TrafficConfig:
     late_share: float = 0.01
     sessionless_share: float = 0.01
     invalid_share: float = 0.005
+    conversion_rate: float = 0.0
+    """Chance that a person's session ends in a ``purchase`` (schema 1-1-0), and that an
+    affiliate click of a server burst is followed by the network's postback. 0 emits 1-0-0
+    traffic only, exactly as before purchases existed."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -55,6 +59,8 @@ class TrafficConfig:
             value = getattr(self, name)
             if not _is_real(value) or not 0 <= value < 1:
                 problems.append(f"{name} must be in [0, 1), got {value!r}")
+        if not _is_real(self.conversion_rate) or not 0 <= self.conversion_rate <= 1:
+            problems.append(f"conversion_rate must be in [0, 1], got {self.conversion_rate!r}")
         special = self.consent_off_share + self.bot_share + self.sessionless_share
         if _is_real(special) and special >= 1:
             problems.append(

@@ -22,12 +22,16 @@ LEGACY_SDK = "0.3.9"
 PAGE_VIEW = "page_view"
 CHART_INTERACTION = "chart_interaction"
 AFFILIATE_CLICK = "affiliate_click"
+PURCHASE = "purchase"
+PURCHASE_SCHEMA_VERSION = "1.1.0"
+"""A purchase needs ingest_event 1-1-0: its head always declares it, whatever the SDK."""
 
 Draft = tuple[int, str, str]
 """An event before delivery: client timestamp (epoch ms), event type, payload as JSON text."""
 HEAD = '{"schema_version":"' + SCHEMA_VERSION + '","event_type":"'
 """How every event's JSON starts, up to its event type."""
 HEAD_WITHOUT_VERSION = '{"event_type":"'
+PURCHASE_HEAD = '{"schema_version":"' + PURCHASE_SCHEMA_VERSION + '","event_type":"'
 _dumps = orjson.dumps
 
 

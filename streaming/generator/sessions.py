@@ -23,6 +23,8 @@ from streaming.generator.event_json import (
     CHART_INTERACTION,
     HEAD,
     PAGE_VIEW,
+    PURCHASE,
+    PURCHASE_HEAD,
     Draft,
     json_text,
     members,
@@ -79,8 +81,15 @@ class Visit(NamedTuple):
 class VisitFactory:
     """Draws visits for one time slice; all randomness comes from ``rng``."""
 
-    def __init__(self, seed: int, population: Population, rng: random.Random) -> None:
+    def __init__(
+        self,
+        seed: int,
+        population: Population,
+        rng: random.Random,
+        conversion_rate: float = 0.0,
+    ) -> None:
         self.seed = seed
+        self.conversion_rate = conversion_rate
         self.population = population
         self.rng = rng
         self.random: Callable[[], float] = rng.random
@@ -184,6 +193,26 @@ class VisitFactory:
             "payout_cents": payout,
         }
 
+    def purchase(self, product_id: str, affiliate_click_id: str | None = None) -> dict[str, Any]:
+        """An order of one product (sometimes two units); revenue in cents."""
+        product = PRODUCT_BY_ID[product_id]
+        quantity = 2 if self.random() < 0.1 else 1
+        price = max(100, int(product.payout_cents * (4 + 8 * self.random())))
+        order: dict[str, Any] = {
+            "order_id": f"ord_{self.getrandbits(64):016x}",
+            "revenue_cents": price * quantity,
+            "currency": "USD",
+            "products": [{"product_id": product_id, "quantity": quantity, "price_cents": price}],
+        }
+        if affiliate_click_id is not None:
+            order["affiliate_click_id"] = affiliate_click_id
+        return order
+
+    def converts(self, odds: float = 1.0) -> bool:
+        """Whether this converts, at ``odds`` times the conversion rate. Drawn only when
+        conversions are on, so traffic without them stays as it was."""
+        return bool(self.conversion_rate) and self.random() < self.conversion_rate * odds
+
     # --- a person's browser session ---------------------------------------------------------
 
     def person_session(self, start_ms: int, *, consent_off: bool) -> tuple[Visit, list[Draft]]:
@@ -240,6 +269,11 @@ class VisitFactory:
             referrer = page_url
             page = self.page(behaviour.NEXT_PAGE[page.kind](rng), person.interest, page)
             page_url = SITE + page.path
+        if self.converts():
+            ts += behaviour.CLICK_PAUSE(rng)
+            order = members({"purchase": self.purchase(self._click_target(page, person))})
+            body = f"{on_page},{order}{tail}"
+            drafts.append((ts, PURCHASE, line(PURCHASE_HEAD, PURCHASE, ts, body)))
         return visit, drafts
 
     def line(self, head: str, event_type: str, ts_ms: int, body: str) -> str:
@@ -392,6 +426,7 @@ class VisitFactory:
             }
         )
         drafts: list[Draft] = []
+        postbacks: list[Draft] = []
         ts = start_ms
         while True:
             comparison = behaviour.COMPARISONS_BY_CATEGORY[person.interest](rng)
@@ -415,6 +450,8 @@ class VisitFactory:
             metadata = f'"metadata":{{"sdk_version":"{sdk_version}"}}}}'
             body = f"{who},{members({'ctx': ctx})}{extra},{metadata}"
             drafts.append((ts, event_type, self.line(HEAD, event_type, ts, body)))
+            if event_type == AFFILIATE_CLICK and self.converts(behaviour.POSTBACK_ODDS):
+                postbacks.append(self._postback(drafts[-1], who, product_id))
             if len(drafts) >= 2 and (
                 random_() > behaviour.SERVER_BURST_CONTINUE or len(drafts) >= 12
             ):
@@ -423,7 +460,24 @@ class VisitFactory:
                 ts += int(60_000 * (31 + 149 * random_()))
             else:
                 ts += behaviour.SERVER_GAP(rng)
+        if postbacks:
+            drafts = sorted(drafts + postbacks, key=_draft_time)
         return visit, drafts
+
+    def _postback(self, click: Draft, who: str, product_id: str) -> Draft:
+        """The affiliate network's server-to-server purchase for a click: no session, no page,
+        the click's event_id, minutes to hours after it."""
+        click_ts, _, click_line = click
+        start = click_line.index('"event_id":"') + len('"event_id":"')
+        click_id = click_line[start : start + 36]
+        ts = click_ts + int(60_000 * (5 + 355 * self.random()))
+        order = members({"purchase": self.purchase(product_id, click_id)})
+        metadata = f'"metadata":{{"sdk_version":"{REDIRECT_SERVICE_VERSION}"}}}}'
+        return ts, PURCHASE, self.line(PURCHASE_HEAD, PURCHASE, ts, f"{who},{order},{metadata}")
+
+
+def _draft_time(draft: Draft) -> int:
+    return draft[0]
 
 
 def _pick(rng: random.Random, options: Sequence[Option]) -> Option:

@@ -166,7 +166,9 @@ def _draw_visits(
     """On-time deliveries of visits starting uniformly within the slice until its base budget is
     met; the kind of each visit is drawn so the slice's quotas of bot, server and consent-off
     events come out even."""
-    factory = VisitFactory(config.seed, Population.for_events(config.events), rng)
+    factory = VisitFactory(
+        config.seed, Population.for_events(config.events), rng, config.conversion_rate
+    )
     target = plan.base
     chooser = _KindChooser(plan)
     span = plan.end_ms - plan.start_ms

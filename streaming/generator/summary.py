@@ -115,7 +115,8 @@ class GenerationSummary:
             by_event_type={
                 name: tally.by_event_type.get(name, 0)
                 for name in ("page_view", "chart_interaction", "affiliate_click")
-            },
+            }
+            | ({"purchase": tally.by_event_type["purchase"]} if config.conversion_rate else {}),
             invalid=invalid,
             invalid_by_kind={kind: tally.invalid_by_kind.get(kind, 0) for kind in INVALID_KINDS},
             duplicates=tally.duplicates,

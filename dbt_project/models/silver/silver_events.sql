@@ -62,7 +62,11 @@ distinct_events as (
         events.is_bot,
         events.source,
         events.schema_version,
-        events.source_ip_anonymized
+        events.source_ip_anonymized,
+        events.order_id,
+        events.revenue_cents,
+        events.currency,
+        events.affiliate_click_id
     from events
     left join repeated on events.event_id = repeated.event_id
     where repeated.event_id is null
@@ -93,7 +97,11 @@ distinct_events as (
         is_bot,
         source,
         schema_version,
-        source_ip_anonymized
+        source_ip_anonymized,
+        order_id,
+        revenue_cents,
+        currency,
+        affiliate_click_id
     from first_copies
 )
 
@@ -124,6 +132,10 @@ select
     source,
     schema_version,
     source_ip_anonymized,
+    order_id,
+    revenue_cents,
+    currency,
+    affiliate_click_id,
     cast(ts as date) as event_dt,
     {{ hour_of('ts') }} as event_hour
 from distinct_events

@@ -35,5 +35,9 @@ select
     nullif(bronze.source, '') as source,
     nullif(bronze.schema_version, '') as schema_version,
     nullif(bronze.privacy.source_ip_anonymized, '') as source_ip_anonymized,
+    nullif(bronze.purchase.order_id, '') as order_id,
+    bronze.purchase.revenue_cents as revenue_cents,  -- noqa: AL09
+    nullif(bronze.purchase.currency, '') as currency,
+    nullif(bronze.purchase.affiliate_click_id, '') as affiliate_click_id,
     bronze.source_object
 from bronze
