@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from clickstream_orchestration.alert_sensor import alert_sensor
+from clickstream_orchestration.assets.alerts import key_event_alerts
 from clickstream_orchestration.assets.bronze import bronze_hours, user_segment_changes
 from clickstream_orchestration.assets.dbt import DBT_ASSETS
 from clickstream_orchestration.assets.landing import events_stream, landed_objects
@@ -31,10 +33,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *DBT_ASSETS,
             iceberg_maintenance,
             redshift_streaming_mvs,
+            key_event_alerts,
         ],
         asset_checks=[*GATES, realtime_reconciles_with_batch],
         jobs=JOBS,
-        sensors=[landing_sensor],
+        sensors=[landing_sensor, alert_sensor],
         schedules=SCHEDULES,
         resources=resources_for(settings),
     )
