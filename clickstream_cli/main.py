@@ -26,6 +26,7 @@ from clickstream_cli.commands.generate import generate
 from clickstream_cli.commands.ingest import serve as ingest_serve
 from clickstream_cli.commands.lake import lake_app
 from clickstream_cli.commands.local import local_app
+from clickstream_cli.commands.privacy import privacy_app
 from clickstream_cli.commands.query import query
 from clickstream_cli.commands.rt import rt_app
 from clickstream_cli.commands.send import send
@@ -57,6 +58,7 @@ dlq_app.command("replay")(dlq_replay)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(rt_app, name="rt")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(privacy_app, name="privacy")
 
 
 @dataclass

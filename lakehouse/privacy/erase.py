@@ -10,12 +10,13 @@ Steps, in order:
    their new sizes;
 3. ``dead_letters``: the subject's messages deleted from the DLQ;
 4. ``realtime``: the real-time marts copied without the subject's rows;
-5. ``rebuild``: silver and gold of the subject's event days recomputed through dbt (the same
+5. ``files``: the alert log, its dead-letter file and the local logs rewritten without them;
+6. ``rebuild``: silver and gold of the subject's event days recomputed through dbt (the same
    window rebuild the schedules run, gated by the same tests), so aggregates are as if the user
    had never been there; the segments SCD2 is rebuilt whole from the cleaned change log;
-6. ``sweep``: any row of the subject a table still holds removed (a table no rebuild covers);
-7. ``purge``: old snapshots expired and unreferenced files deleted, so the bytes leave the disk;
-8. ``audit``: the request recorded in ``lake.privacy_requests``; the progress file removed.
+7. ``sweep``: any row of the subject a table still holds removed (a table no rebuild covers);
+8. ``purge``: old snapshots expired and unreferenced files deleted, so the bytes leave the disk;
+9. ``audit``: the request recorded in ``lake.privacy_requests``; the progress file removed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from lakehouse.privacy.landing import (
     erase_from_landing,
     record_rewrites,
 )
+from lakehouse.privacy.local_files import erase_from_line_files
 from lakehouse.privacy.purge import expire_all_but_current, remove_orphan_files
 from lakehouse.privacy.realtime import erase_from_realtime
 from lakehouse.privacy.subject import Subject, request_subject_hash
@@ -52,7 +54,17 @@ from lakehouse.window import Window
 from streaming.contracts.landing import LandingStore, landing_store
 from streaming.contracts.settings import Settings
 
-STEPS = ("tables", "landing", "dead_letters", "realtime", "rebuild", "sweep", "purge", "audit")
+STEPS = (
+    "tables",
+    "landing",
+    "dead_letters",
+    "realtime",
+    "files",
+    "rebuild",
+    "sweep",
+    "purge",
+    "audit",
+)
 HALT_VARIABLE = "CLICKSTREAM_PRIVACY_HALT_AFTER"
 """Test hook: the process kills itself (SIGKILL) right after recording this step."""
 
@@ -113,6 +125,10 @@ class _Request:
     def realtime(self, progress: Progress) -> None:
         if self.settings.env == "local":
             progress.realtime_rows_removed += erase_from_realtime(self.settings, self.subject)
+
+    def files(self, progress: Progress) -> None:
+        if self.settings.env == "local":
+            progress.file_lines_removed += erase_from_line_files(self.settings, self.subject)
 
     def rebuild(self, progress: Progress) -> None:
         if not progress.event_days:
