@@ -1,0 +1,116 @@
+"""The alert Lambda on Kinesis event source batches, publishing to SNS (moto's) through SQS."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import aws_settings_at
+from realtime_support import client_event
+
+from streaming.alerts import lambda_handler
+from streaming.contracts.aws_clients import client
+from streaming.contracts.settings import LocalAwsSettings, Settings, get_settings
+
+
+def _record(sequence: int, data: bytes) -> dict[str, Any]:
+    return {
+        "eventSource": "aws:kinesis",
+        "kinesis": {
+            "partitionKey": "s1",
+            "sequenceNumber": f"{sequence:056d}",
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": 1_790_000_000.0,
+        },
+    }
+
+
+def _producer(event: dict[str, Any]) -> bytes:
+    """A client event as the ingest puts it on the stream (enough of it for the rules)."""
+    return orjson.dumps(event | {"ingest_ts": 1_790_000_000_000})
+
+
+@pytest.fixture
+def topic(
+    tmp_path: Path, local_aws: LocalAwsSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Settings, str, str]]:
+    """The settings (in the environment, as the function reads them), a topic, and a queue
+    subscribed to it with raw delivery."""
+    settings = aws_settings_at(tmp_path / "home", local_aws)
+    for name, value in {
+        "CLICKSTREAM_HOME": str(settings.home),
+        "CLICKSTREAM_STAGE": settings.stage,
+        "CLICKSTREAM_LOCAL_AWS__PORT": str(local_aws.port),
+        "CLICKSTREAM_LOCAL_AWS__KINESIS_PORT": str(local_aws.kinesis_port),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    lambda_handler.forget_clients()
+    sns, sqs = client(settings, "sns"), client(settings, "sqs")
+    topic_arn = sns.create_topic(Name=settings.alerts_topic_name)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"{settings.stage}-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn["Attributes"]["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    monkeypatch.setenv(lambda_handler.TOPIC_ARN_VARIABLE, topic_arn)
+    yield settings, topic_arn, queue_url
+    get_settings.cache_clear()
+    lambda_handler.forget_clients()
+
+
+def _received(settings: Settings, queue_url: str) -> list[dict[str, Any]]:
+    sqs = client(settings, "sqs")
+    found: list[dict[str, Any]] = []
+    while True:
+        page = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        messages = page.get("Messages", [])
+        if not messages:
+            return found
+        found += [orjson.loads(message["Body"]) for message in messages]
+
+
+def test_the_function_publishes_one_alert_per_matching_event(
+    topic: tuple[Settings, str, str],
+) -> None:
+    settings, _, queue_url = topic
+    big = [client_event("affiliate_click", payout_cents=1500) for _ in range(3)]
+    events = [
+        _record(1, _producer(big[0])),
+        _record(2, _producer(client_event("affiliate_click", payout_cents=10))),
+        _record(3, b"not json"),
+        _record(4, b"[1, 2]"),
+        _record(5, _producer(big[1])),
+        _record(6, _producer(big[0])),  # a client re-send in the same batch
+        _record(7, _producer(client_event())),
+        _record(8, _producer(big[2])),
+    ]
+    answer = lambda_handler.handler({"Records": events})
+    assert answer == {"batchItemFailures": []}
+    alerts = _received(settings, queue_url)
+    assert sorted(alert["alert_id"] for alert in alerts) == sorted(
+        f"high_payout_click:{event['event_id']}" for event in big
+    )
+    assert {alert["fields"]["affiliate.payout_cents"] for alert in alerts} == {1500}
+
+
+def test_a_failed_publish_reports_the_record_to_retry_from(
+    topic: tuple[Settings, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, topic_arn, queue_url = topic
+    big = [client_event("affiliate_click", payout_cents=2000) for _ in range(2)]
+    records = [_record(1, _producer(big[0])), _record(2, _producer(big[1]))]
+    monkeypatch.setenv(lambda_handler.TOPIC_ARN_VARIABLE, topic_arn + "-gone")
+    answer = lambda_handler.handler({"Records": records})
+    assert answer == {"batchItemFailures": [{"itemIdentifier": f"{1:056d}"}]}
+    # Lambda retries from the reported record once the topic is there again
+    monkeypatch.setenv(lambda_handler.TOPIC_ARN_VARIABLE, topic_arn)
+    assert lambda_handler.handler({"Records": records}) == {"batchItemFailures": []}
+    assert len(_received(settings, queue_url)) == 2
