@@ -10,6 +10,7 @@ from clickstream_orchestration.assets.bronze import bronze_hours, user_segment_c
 from clickstream_orchestration.assets.dbt import DBT_ASSETS
 from clickstream_orchestration.assets.landing import events_stream, landed_objects
 from clickstream_orchestration.assets.maintenance import iceberg_maintenance
+from clickstream_orchestration.assets.privacy import privacy_requests
 from clickstream_orchestration.assets.realtime import (
     realtime_reconciles_with_batch,
     redshift_streaming_mvs,
@@ -32,6 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             user_segment_changes,
             *DBT_ASSETS,
             iceberg_maintenance,
+            privacy_requests,
             redshift_streaming_mvs,
             key_event_alerts,
         ],

@@ -9,6 +9,7 @@ from clickstream_orchestration.assets.bronze import (
     QUARANTINE_EVENTS,
     USER_SEGMENT_CHANGES,
 )
+from clickstream_orchestration.assets.privacy import PRIVACY_REQUESTS_KEY
 from clickstream_orchestration.partitions import WRITES
 
 SILVER_USER_SEGMENTS = dg.AssetKey(["silver", "silver_user_segments"])
@@ -52,4 +53,20 @@ iceberg_maintenance_job = dg.define_asset_job(
     tags=LAKE_WRITES,
 )
 
-JOBS = [bronze_load_job, segments_refresh_job, lake_refresh_job, iceberg_maintenance_job]
+privacy_erase_job = dg.define_asset_job(
+    "privacy_erase",
+    selection=dg.AssetSelection.assets(PRIVACY_REQUESTS_KEY),
+    description=(
+        "Erase one user (config: user_hash or client_hash) from every layer, rebuild its days, "
+        "delete the old files, and record the request in lake.privacy_requests."
+    ),
+    tags=LAKE_WRITES,
+)
+
+JOBS = [
+    bronze_load_job,
+    segments_refresh_job,
+    lake_refresh_job,
+    iceberg_maintenance_job,
+    privacy_erase_job,
+]
