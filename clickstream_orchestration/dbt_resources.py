@@ -3,11 +3,14 @@ stale) and the resource that runs ``lakehouse.dbt_invocation``'s command inside 
 
 Definitions need ``manifest.json`` to exist when they load. ``dagster dev`` would parse only
 under its own flag, and a fresh clone has none, so the manifest is (re)built here whenever a
-model, macro or project file is newer than it (about 6 s; a no-op otherwise).
+model, macro or project file is newer than it (about 6 s; a no-op otherwise). Processes that
+load the definitions at once (the UI's code server and a run, parallel test workers) take a lock
+first, so none reads a manifest another is writing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import subprocess
@@ -55,10 +58,27 @@ def dbt_resource(settings: Settings) -> DbtCliResource:
 def ensure_manifest(settings: Settings) -> Path:
     project = dagster_dbt_project(settings)
     manifest = project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source():
+    if _is_fresh(manifest):
         return manifest
+    targets = manifest.parent.parent
+    targets.mkdir(parents=True, exist_ok=True)
+    with (targets / f"{project.target}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_fresh(manifest):
+            _parse(settings, project)
+    return manifest
+
+
+def _is_fresh(manifest: Path) -> bool:
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source()
+
+
+def _parse(settings: Settings, project: DbtProject) -> None:
+    """Parses into a working directory, then moves the manifest into place in one rename."""
+    parsing = project.manifest_path.parent.with_name(f"{project.target}.parsing")
+    manifest = parsing / "manifest.json"
     environment = os.environ | dbt_environment(settings)
-    environment["DBT_TARGET_PATH"] = str(project.target_path)
+    environment["DBT_TARGET_PATH"] = str(parsing)
     result = subprocess.run(
         [*dbt_command(["parse"]), "--quiet"],
         cwd=DBT_PROJECT_DIR,
@@ -69,7 +89,7 @@ def ensure_manifest(settings: Settings) -> Path:
     )
     if result.returncode != 0 or not manifest.exists():
         raise RuntimeError(f"dbt parse failed for target {project.target}:\n{result.stdout}")
-    return manifest
+    manifest.replace(project.manifest_path)
 
 
 def _newest_source() -> float:
