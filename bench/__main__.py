@@ -54,10 +54,11 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
     "lake": lake_bench.run,
     "scaling": _scaling,
     "increments": lake_bench.run_increments,
+    "increments-quick": lake_bench.run_increments_quick,
     "ingest-slowloris": slowloris_bench.run,
     "stream": stream_bench.run,
 }
-QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime", "stream")
+QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime", "stream", "increments-quick")
 FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime", "stream")
 
 
