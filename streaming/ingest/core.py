@@ -40,8 +40,10 @@ from streaming.contracts.schema_registry import (
 )
 from streaming.contracts.settings import IngestSettings
 from streaming.enrichment import (
+    AgentDescriber,
     RequestContext,
     anonymise_ip,
+    describe_user_agent,
     enrich,
     new_event_id,
     partition_key,
@@ -177,10 +179,12 @@ class IngestCore:
         settings: IngestSettings,
         hmac_key: bytes,
         registry: SchemaRegistry | None = None,
+        describe_agent: AgentDescriber = describe_user_agent,
     ) -> None:
         self.settings = settings
         self.hmac_key = hmac_key
         self.registry = registry or default_registry()
+        self.describe_agent = describe_agent
         self._schemas: dict[object, RegisteredSchema] = {}
 
     def process(self, events: list[Any], request: RequestContext) -> Processed:
@@ -227,6 +231,7 @@ class IngestCore:
             schema=verdict,
             hmac_key=self.hmac_key,
             event_id_factory=event_id_factory,
+            describe_agent=self.describe_agent,
         )
         data = orjson.dumps(payload)
         limit = self.settings.max_event_bytes
