@@ -1,4 +1,4 @@
-"""The CDK app: six stacks, in deploy order, named and configured from the settings."""
+"""The CDK app: seven stacks, in deploy order, named and configured from the settings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_cdk import App, Environment, Stack, Tags
 
 from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
+from clickstream_infra.stacks.alerts import AlertsStack
 from clickstream_infra.stacks.edge import EdgeStack
 from clickstream_infra.stacks.ingest import IngestStack
 from clickstream_infra.stacks.lake import LakeStack
@@ -40,6 +41,7 @@ class Deployment:
     lake: LakeStack
     streaming: StreamingStack
     ingest: IngestStack
+    alerts: AlertsStack
     warehouse: WarehouseStack
     orchestration: OrchestrationStack
     observability: ObservabilityStack
@@ -102,6 +104,7 @@ def build(
         cross_region_references=edge is not None,
         **common,
     )
+    alerts = AlertsStack(app, stack_id("alerts"), streaming=streaming, **common)
     warehouse = WarehouseStack(app, stack_id("warehouse"), streaming=streaming, **common)
     orchestration = OrchestrationStack(
         app,
@@ -114,4 +117,6 @@ def build(
     observability = ObservabilityStack(app, stack_id("observability"), ingest=ingest, **common)
     Tags.of(app).add("project", settings.project)
     Tags.of(app).add("stage", settings.stage)
-    return Deployment(app, lake, streaming, ingest, warehouse, orchestration, observability, edge)
+    return Deployment(
+        app, lake, streaming, ingest, alerts, warehouse, orchestration, observability, edge
+    )

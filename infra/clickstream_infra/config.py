@@ -31,6 +31,13 @@ class DeploymentConfig:
     dlq_retention_days: int = 14
     # Optional e-mail address subscribed to the alarm topic.
     alarm_email: str = ""
+    # The alert function's Kinesis event source mapping and concurrency.
+    alerts_batch_size: int = 100
+    alerts_retry_attempts: int = 10
+    alerts_max_record_age_hours: int = 6
+    alerts_reserved_concurrency: int = 10
+    # The alert function lags this far behind the stream before its alarm fires.
+    alerts_iterator_age_alarm_ms: int = 60_000
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> DeploymentConfig:

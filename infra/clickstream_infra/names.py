@@ -9,7 +9,15 @@ from __future__ import annotations
 from streaming.contracts.settings import Settings
 from streaming.ingest.secrets import API_KEYS_SECRET_ARN_VARIABLE, HMAC_SECRET_ARN_VARIABLE
 
-STACKS = ("lake", "streaming", "ingest", "warehouse", "orchestration", "observability")
+STACKS = (
+    "lake",
+    "streaming",
+    "ingest",
+    "alerts",
+    "warehouse",
+    "orchestration",
+    "observability",
+)
 CLOUDFRONT_REGION = "us-east-1"
 
 # The ingest function resolves the secrets named by HMAC_SECRET_ARN_VARIABLE and

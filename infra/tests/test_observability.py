@@ -18,6 +18,9 @@ ALARMS = {
     "delivery-failures": ("AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName"),
     "dlq-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"),
     "invocation-dlq-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"),
+    "alerts-errors": ("AWS/Lambda", "Errors", "FunctionName"),
+    "alerts-iterator-age": ("AWS/Lambda", "IteratorAge", "FunctionName"),
+    "alerts-failures-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"),
 }
 
 
@@ -46,17 +49,19 @@ def test_alarms_watch_the_resources_the_settings_name(
     templates: dict[str, Template], settings: Settings
 ) -> None:
     watched = {
-        "StreamName": settings.stream_name,
-        "DeliveryStreamName": settings.delivery_stream_name,
-        "FunctionName": names.ingest_function_name(settings),
+        "StreamName": {settings.stream_name},
+        "DeliveryStreamName": {settings.delivery_stream_name},
+        "FunctionName": {names.ingest_function_name(settings), settings.alerts_function_name},
+        "QueueName": {
+            settings.dlq_name,
+            names.invocation_dlq_name(settings),
+            settings.alerts_failure_queue_name,
+        },
     }
-    queues = {settings.dlq_name, names.invocation_dlq_name(settings)}
     for alarm in templates["observability"].find_resources("AWS::CloudWatch::Alarm").values():
         for dimension in alarm["Properties"]["Dimensions"]:
             if dimension["Name"] in watched:
-                assert dimension["Value"] == watched[dimension["Name"]]
-            if dimension["Name"] == "QueueName":
-                assert dimension["Value"] in queues
+                assert dimension["Value"] in watched[dimension["Name"]]
 
 
 def test_thresholds_of_lag_and_freshness(

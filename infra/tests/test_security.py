@@ -40,6 +40,7 @@ ENCRYPTION_PROPERTY: dict[str, str | None] = {
     "AWS::Logs::LogStream": None,
     "AWS::Lambda::LayerVersion": None,
     "AWS::Lambda::Permission": None,
+    "AWS::Lambda::EventSourceMapping": None,
     "AWS::ApiGatewayV2::Api": None,
     "AWS::ApiGatewayV2::Integration": None,
     "AWS::ApiGatewayV2::Route": None,
@@ -145,7 +146,7 @@ def test_queues_and_topics_deny_requests_without_tls(resources: Resources) -> No
 
 def test_every_key_rotates(resources: Resources) -> None:
     keys = list(of_type(resources, "AWS::KMS::Key"))
-    assert len(keys) == 5  # lake, stream, ingest, warehouse, alarms
+    assert len(keys) == 6  # lake, stream, ingest, alerts, warehouse, alarms
     for _, key in keys:
         assert key["Properties"]["EnableKeyRotation"] is True
         for statement in key["Properties"]["KeyPolicy"]["Statement"]:
@@ -155,7 +156,7 @@ def test_every_key_rotates(resources: Resources) -> None:
 
 def test_log_groups_are_retained_for_a_year(resources: Resources) -> None:
     log_groups = list(of_type(resources, "AWS::Logs::LogGroup"))
-    assert len(log_groups) == 4  # function, API access, WAF, Firehose delivery
+    assert len(log_groups) == 5  # ingest and alert functions, API access, WAF, Firehose
     for _, log_group in log_groups:
         assert log_group["Properties"]["RetentionInDays"] == 365
 

@@ -47,6 +47,7 @@ class ObservabilityStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        self.config = config
         self.key = customer_key(self, names.key_alias(settings, "alarms"), "clickstream alarms")
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -99,6 +100,8 @@ class ObservabilityStack(Stack):
         delivery = {"DeliveryStreamName": settings.delivery_stream_name}
         queue = {"QueueName": settings.dlq_name}
         invocation_queue = {"QueueName": names.invocation_dlq_name(settings)}
+        alerts_function = {"FunctionName": settings.alerts_function_name}
+        alerts_failures = {"QueueName": settings.alerts_failure_queue_name}
 
         def metric(namespace: str, name: str, dims: dict[str, str], stat: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -167,6 +170,25 @@ class ObservabilityStack(Stack):
                 metric(
                     "AWS/SQS", "ApproximateNumberOfMessagesVisible", invocation_queue, "Maximum"
                 ),
+                threshold=1,
+            ),
+            AlarmSpec(
+                "alerts-errors",
+                "The alert function failed on a batch of the stream (it is bisected and retried).",
+                metric("AWS/Lambda", "Errors", alerts_function, "Sum"),
+                threshold=1,
+            ),
+            AlarmSpec(
+                "alerts-iterator-age",
+                "The alert function lags behind the stream: alerts arrive late.",
+                metric("AWS/Lambda", "IteratorAge", alerts_function, "Maximum"),
+                threshold=self.config.alerts_iterator_age_alarm_ms,
+                evaluation_periods=2,
+            ),
+            AlarmSpec(
+                "alerts-failures-depth",
+                "Stream batches the alert function gave up on wait in its failure queue.",
+                metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", alerts_failures, "Maximum"),
                 threshold=1,
             ),
         ]
