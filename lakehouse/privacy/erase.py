@@ -17,6 +17,10 @@ Steps, in order:
 7. ``sweep``: any row of the subject a table still holds removed (a table no rebuild covers);
 8. ``purge``: old snapshots expired and unreferenced files deleted, so the bytes leave the disk;
 9. ``audit``: the request recorded in ``lake.privacy_requests``; the progress file removed.
+
+On the aws target the tables are erased with Athena's ``DELETE`` and the purge runs
+``OPTIMIZE`` and ``VACUUM`` on every table touched (:mod:`lakehouse.privacy.athena`); the
+landing objects are rewritten in S3 with one ``PutObject`` each.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pyiceberg.catalog import Catalog
 
 from lakehouse.build import build_lake
 from lakehouse.catalog import open_catalog
+from lakehouse.privacy.athena import erase_statements, purge_statements, run_statements
 from lakehouse.privacy.audit import (
     Progress,
     forget_progress,
@@ -40,7 +45,13 @@ from lakehouse.privacy.audit import (
     save_progress,
 )
 from lakehouse.privacy.dead_letters import scan_dead_letters
-from lakehouse.privacy.lake_tables import erase_from_table, lake_tables
+from lakehouse.privacy.lake_tables import (
+    TableErasure,
+    erase_from_table,
+    event_days,
+    lake_tables,
+    table_rows,
+)
 from lakehouse.privacy.landing import (
     discover_client_hashes,
     erase_from_landing,
@@ -92,10 +103,21 @@ class _Request:
         self.catalog = catalog
         self.store = store
 
+    def _erase(self, identifier: str) -> TableErasure:
+        """Locally pyiceberg rewrites the partitions; on aws Athena deletes (``purge`` then
+        rewrites and vacuums the tables it touched)."""
+        if self.settings.env == "local":
+            return erase_from_table(self.catalog, identifier, self.subject)
+        rows = table_rows(self.catalog, identifier, self.subject)
+        if rows.num_rows:
+            statements = erase_statements(identifier, rows.schema, self.subject)[:1]
+            run_statements(self.settings, statements)
+        return TableErasure(identifier, rows.num_rows, frozenset(event_days(rows)))
+
     def tables(self, progress: Progress) -> None:
         days = set(progress.event_days)
         for identifier in lake_tables(self.catalog, self.settings):
-            erased = erase_from_table(self.catalog, identifier, self.subject)
+            erased = self._erase(identifier)
             progress.count_rows(identifier, erased.rows_removed)
             days |= {day.isoformat() for day in erased.event_days}
             progress.event_days = sorted(days)
@@ -138,12 +160,15 @@ class _Request:
 
     def sweep(self, progress: Progress) -> None:
         for identifier in lake_tables(self.catalog, self.settings):
-            erased = erase_from_table(self.catalog, identifier, self.subject)
+            erased = self._erase(identifier)
             progress.count_rows(identifier, erased.rows_removed)
 
     def purge(self, progress: Progress) -> None:
         identifiers = list(lake_tables(self.catalog, self.settings))
         expire_all_but_current(self.catalog, identifiers)
+        if self.settings.env != "local":
+            touched = sorted(set(progress.rows_removed) & set(identifiers))
+            run_statements(self.settings, [s for t in touched for s in purge_statements(t)])
         progress.orphan_files_removed += remove_orphan_files(
             self.catalog, self.settings, identifiers, written_before=progress.requested
         )
