@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import partial
 
 from bench import (
+    alert_bench,
     bronze_bench,
     delivery_bench,
     generator_bench,
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
     "lake-peer": peer_bench.run,
     "latency": latency_bench.run,
     "realtime": realtime_bench.run,
+    "alerts": alert_bench.run,
     "ingest": ingest_bench.run,
     "generator": generator_bench.run,
     "delivery": delivery_bench.run,
@@ -58,8 +60,17 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
     "ingest-slowloris": slowloris_bench.run,
     "stream": stream_bench.run,
 }
-QUICK = ("ingest-core", "landing", "lake-peer", "latency", "realtime", "stream", "increments-quick")
-FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime", "stream")
+QUICK = (
+    "ingest-core",
+    "landing",
+    "lake-peer",
+    "latency",
+    "realtime",
+    "alerts",
+    "stream",
+    "increments-quick",
+)
+FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime", "alerts", "stream")
 
 
 def main(arguments: list[str]) -> None:
