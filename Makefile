@@ -49,9 +49,11 @@ $(ENGINES): package.json package-lock.json
 demo: $(INSTALLED) $(ENGINES)
 	$(BIN)/clickstream demo
 
+# One test worker per core, grouped as tests/conftest.py says (a file on one worker).
+TEST_WORKERS ?= auto
 test: $(INSTALLED) $(ENGINES)
 	$(MAKE) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 	$(MAKE) infra-check
 
 # The AWS deployment, offline, in its own environments under infra/ (see infra/Makefile).
