@@ -180,7 +180,7 @@ def _default_alert_rules() -> list[AlertRule]:
         AlertRule(
             name="large_purchase",
             event_type="purchase",
-            conditions=[AlertCondition(field="purchase.revenue", op="gte", value=500)],
+            conditions=[AlertCondition(field="purchase.revenue_cents", op="gte", value=50_000)],
         ),
     ]
 
@@ -190,7 +190,7 @@ class AlertSettings(BaseModel):
 
     ``CLICKSTREAM_ALERTS__RULES`` takes the rules as JSON, e.g.
     ``[{"name": "big_order", "event_type": "purchase",
-    "conditions": [{"field": "purchase.revenue", "op": "gt", "value": 1000}]}]``.
+    "conditions": [{"field": "purchase.revenue_cents", "op": "gt", "value": 100000}]}]``.
     """
 
     enabled: bool = True

@@ -32,8 +32,12 @@ from streaming.alerts.sinks import alert_log_path, dead_letter_path, read_json_l
 from streaming.contracts.settings import AlertSettings, LocalAwsSettings, Settings
 
 MATCHING = 40
+PURCHASES = 10
+"""Of the matching events, purchases (half of them postbacks without a session)."""
 PAYOUT_RULE = "high_payout_click"
 THRESHOLD = 1000
+PURCHASE_RULE = "large_purchase"
+LARGE_PURCHASE = 50_000
 
 
 @dataclass
@@ -91,17 +95,39 @@ def _with_alerts(settings: Settings, url: str, attempts: int = 8) -> Settings:
     return settings.model_copy(update={"alerts": alerts})
 
 
+def _purchase(revenue_cents: int, session: str | None) -> dict[str, Any]:
+    """A purchase (ingest_event 1-1-0); without a session, an affiliate network's postback."""
+    event = client_event(country_session=session or "postback")
+    event.pop("ctx")
+    if session is None:
+        event.pop("session")
+    return event | {
+        "schema_version": "1.1.0",
+        "event_type": "purchase",
+        "purchase": {
+            "order_id": f"o-{event['event_id'][:8]}",
+            "revenue_cents": revenue_cents,
+            "currency": "EUR",
+        },
+    }
+
+
 def _traffic() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Matching affiliate clicks among clicks below the threshold and page views; and the
-    client re-sends of some matching ones (same event_id)."""
-    matching = [
+    """Matching affiliate clicks and large purchases among clicks and purchases below their
+    thresholds and page views; and the client re-sends of some matching ones (same event_id)."""
+    clicks = [
         client_event("affiliate_click", payout_cents=THRESHOLD + n, country_session=f"s{n % 7}")
-        for n in range(MATCHING)
+        for n in range(MATCHING - PURCHASES)
+    ]
+    purchases = [
+        _purchase(LARGE_PURCHASE + n, f"s{n % 7}" if n % 2 else None) for n in range(PURCHASES)
     ]
     others = [
         client_event("affiliate_click", payout_cents=THRESHOLD - 1, country_session="s1"),
+        _purchase(LARGE_PURCHASE - 1, "s2"),
         *(client_event(country_session=f"s{n % 7}") for n in range(20)),
     ]
+    matching = clicks + purchases
     return matching + others, matching[::4]
 
 
@@ -113,11 +139,17 @@ def _post(url: str, events: list[dict[str, Any]]) -> None:
 
 
 def _expected(events: list[dict[str, Any]]) -> set[str]:
-    return {
+    clicks = {
         f"{PAYOUT_RULE}:{event['event_id']}"
         for event in events
         if event.get("affiliate", {}).get("payout_cents", 0) >= THRESHOLD
     }
+    purchases = {
+        f"{PURCHASE_RULE}:{event['event_id']}"
+        for event in events
+        if event.get("purchase", {}).get("revenue_cents", 0) >= LARGE_PURCHASE
+    }
+    return clicks | purchases
 
 
 @contextmanager
@@ -162,7 +194,8 @@ def test_n_matching_events_with_resends_and_a_failing_webhook_give_n_alerts(
     assert receiver.keys_match
     logged = read_json_lines(alert_log_path(settings))
     assert sorted(document["alert_id"] for document in logged) == sorted(expected)
-    assert all(document["fields"]["affiliate.payout_cents"] >= THRESHOLD for document in logged)
+    assert {document["rule"] for document in logged} == {PAYOUT_RULE, PURCHASE_RULE}
+    assert all(min(document["fields"].values()) >= THRESHOLD for document in logged)
     assert read_json_lines(dead_letter_path(settings)) == []
     report = reader.report
     assert (report.alerts_delivered, report.duplicates_skipped) == (MATCHING, len(resent))
@@ -177,7 +210,8 @@ def test_n_matching_events_with_resends_and_a_failing_webhook_give_n_alerts(
     )
     assert listed.exit_code == 0, listed.output
     lines = [orjson.loads(line) for line in listed.output.splitlines()]
-    assert [line["alert_id"] for line in lines] == [doc["alert_id"] for doc in logged[-3:]]
+    payout = [document["alert_id"] for document in logged if document["rule"] == PAYOUT_RULE]
+    assert [line["alert_id"] for line in lines] == payout[-3:]
 
 
 def test_a_webhook_that_keeps_failing_sends_alerts_to_the_dead_letter_file(

@@ -31,12 +31,14 @@ def _click(payout: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _purchase(revenue: Any, currency: str = "EUR") -> dict[str, Any]:
+def _purchase(revenue_cents: Any, currency: str = "EUR") -> dict[str, Any]:
+    """A purchase as producer_event 1-1-0 carries it."""
     return {
+        "schema_version": "1.1.0",
         "event_type": "purchase",
         "event_id": "p1",
         "ts": "2026-11-27T10:00:00.000Z",
-        "purchase": {"order_id": "o1", "revenue": revenue, "currency": currency},
+        "purchase": {"order_id": "o1", "revenue_cents": revenue_cents, "currency": currency},
     }
 
 
@@ -62,26 +64,32 @@ def test_a_payout_rule_matches_clicks_at_or_above_its_threshold() -> None:
 
 
 def test_purchase_rules_combine_conditions_and_operators() -> None:
-    # Purchase events shaped as issue 18 describes them (order id, revenue, currency).
     rules = RuleSet(
         [
             _rule(
                 "big_order",
                 "purchase",
-                ("purchase.revenue", "gt", 100),
+                ("purchase.revenue_cents", "gt", 10_000),
                 ("purchase.currency", "in", ["EUR", "USD"]),
             ),
-            _rule("postback", "purchase", ("affiliate_click_id", "exists", True)),
+            _rule("postback", "purchase", ("purchase.affiliate_click_id", "exists", True)),
             _rule("no_order", "purchase", ("purchase.order_id", "exists", False)),
             _rule("not_test", "purchase", ("purchase.currency", "ne", "XTS")),
         ]
     )
-    assert [a.rule for a in rules.alerts(_purchase(100.5))] == ["big_order", "not_test"]
-    assert [a.rule for a in rules.alerts(_purchase(100))] == ["not_test"]
-    assert [a.rule for a in rules.alerts(_purchase(5000, "GBP"))] == ["not_test"]
-    postback = {**_purchase(1), "affiliate_click_id": "c9", "purchase": {"revenue": 1}}
+    assert [a.rule for a in rules.alerts(_purchase(10_001))] == ["big_order", "not_test"]
+    assert [a.rule for a in rules.alerts(_purchase(10_000))] == ["not_test"]
+    assert [a.rule for a in rules.alerts(_purchase(500_000, "GBP"))] == ["not_test"]
+    postback = {**_purchase(1), "purchase": {"revenue_cents": 1, "affiliate_click_id": "c9"}}
     assert [a.rule for a in rules.alerts(postback)] == ["postback", "no_order", "not_test"]
     assert rules.alerts({**_purchase(500), "purchase": "not an object"})[0].rule == "no_order"
+
+
+def test_the_default_rules_cover_large_purchases_and_high_payouts() -> None:
+    rules = RuleSet(Settings(_env_file=None).alerts.rules)
+    assert [a.rule for a in rules.alerts(_purchase(50_000))] == ["large_purchase"]
+    assert rules.alerts(_purchase(49_999)) == []
+    assert [a.rule for a in rules.alerts(_click(1000))] == ["high_payout_click"]
 
 
 @pytest.mark.parametrize(
@@ -108,13 +116,14 @@ def test_rules_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv(
         "CLICKSTREAM_ALERTS__RULES",
         '[{"name": "big_order", "event_type": "purchase",'
-        ' "conditions": [{"field": "purchase.revenue", "op": "gte", "value": 250}]}]',
+        ' "conditions": [{"field": "purchase.revenue_cents", "op": "gte", "value": 250}]}]',
     )
     monkeypatch.setenv("CLICKSTREAM_ALERTS__WEBHOOK_URL", "http://127.0.0.1:9/hook")
     alerts = Settings().alerts
     assert [rule.name for rule in alerts.rules] == ["big_order"]
     assert alerts.webhook_url == "http://127.0.0.1:9/hook"
-    assert RuleSet(alerts.rules).alerts(_purchase(250))[0].fields == {"purchase.revenue": 250}
+    fields = RuleSet(alerts.rules).alerts(_purchase(250))[0].fields
+    assert fields == {"purchase.revenue_cents": 250}
 
 
 @pytest.mark.parametrize(
