@@ -34,6 +34,8 @@ def event(
     utm_campaign: str | None = None,
     referrer: str | None = None,
     affiliate_target: str | None = None,
+    revenue_cents: int | None = None,
+    affiliate_click_id: str | None = None,
 ) -> dict[str, Any]:
     """One landed record; ``arrival`` (default: ``ts``) is when the ingest received it."""
     received = utc(arrival or ts)
@@ -54,6 +56,14 @@ def event(
     }
     if event_type == "affiliate_click":
         record["affiliate"] = {"link_id": "link-1", "target": affiliate_target, "payout_cents": 10}
+    if event_type == "purchase":  # schema 1-1-0
+        record["schema_version"] = "1.1.0"
+        record["purchase"] = {
+            "order_id": f"order-{event_id}",
+            "revenue_cents": revenue_cents,
+            "currency": "USD",
+            "affiliate_click_id": affiliate_click_id,
+        }
     return record
 
 

@@ -25,6 +25,8 @@ MODELS = {
     "silver_user_segments",
     "fact_funnel",
     "fact_affiliate_clicks",
+    "fact_attribution",
+    "agg_attribution_daily",
 }
 DUCKDB_ONLY = ("list_filter", "list_sort", "strftime(", "lambda ", "::")
 
@@ -108,6 +110,14 @@ def test_window_reaches_the_athena_sql(compiled: Path) -> None:
     assert "cast(ts as date) between date '2026-11-02' and date '2026-11-03'" in silver_events
     assert "ingest_dt >= date '2026-10-31'" in silver_events
     assert "timestamp(6)" in silver_events
+
+
+def test_attribution_rebuilds_the_days_a_window_can_re_credit(compiled: Path) -> None:
+    attribution = next((compiled / "models").rglob("fact_attribution.sql")).read_text()
+    # conversions up to the lookback (30 days) after the window, touches a lookback before them
+    assert "event_dt between date '2026-10-03' and date '2026-12-03'" in attribution
+    assert "event_dt between date '2026-09-02' and date '2027-01-03'" in attribution
+    assert "date_diff('millisecond', " in attribution
 
 
 def test_arrival_days_reach_the_athena_sql(
