@@ -204,9 +204,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         by_arrival.setdefault(record["ts"][:13], []).append(record)
     for records in by_arrival.values():
         load_hour(settings, landing.land(records))
-    build_arrivals(settings, run_tests=True, in_process=True)
+    build_arrivals(settings, run_tests=False, in_process=True)
     before = _rows(_fact(settings))
     load_hour(settings, landing.land([LATE_TOUCH]))
+    # with the data tests: a failing one (conservation, every conversion once per model)
+    # withholds the run's tables and fails it
     build_arrivals(settings, run_tests=True, in_process=True)
     yield Runs(settings, before, _fact(settings), _daily(settings))
 

@@ -32,6 +32,10 @@ from streaming.generator.sinks.landing import write_landing
 
 BIN = Path(sys.executable).parent
 GOLD_TABLES = [dg.AssetKey(["gold", "fact_funnel"]), dg.AssetKey(["gold", "fact_affiliate_clicks"])]
+ATTRIBUTION_TABLES = [
+    dg.AssetKey(["gold", "fact_attribution"]),
+    dg.AssetKey(["gold", "agg_attribution_daily"]),
+]
 LAKE_TABLES = [
     "lake.silver_events",
     "lake.silver_sessions",
@@ -77,6 +81,15 @@ def test_graph_has_the_layers_and_one_lineage_from_landing_to_gold() -> None:
     assert graph.get_check_spec(
         dg.AssetCheckKey(SILVER_EVENTS, "silver_events_expectations")
     ).blocking
+
+
+def test_the_lake_refresh_builds_the_attribution_models() -> None:
+    graph = defs.resolve_asset_graph()
+    refreshed = defs.resolve_job_def("lake_refresh").asset_layer.selected_asset_keys
+    for table in ATTRIBUTION_TABLES:
+        assert table in refreshed
+        assert graph.get(table).group_name == "gold"
+        assert SILVER_EVENTS in _ancestors(graph, table)
 
 
 def _ancestors(graph: dg.AssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
