@@ -4,13 +4,15 @@ The compiled SQL of every model (read from the manifest, in dependency order) is
 from Trino to DuckDB with sqlglot and run the way dbt-athena runs an Iceberg model with the
 ``merge`` strategy:
 
-* first run (no table yet): ``create table <model> as <compiled select>``;
-* later runs: the select is written to a temporary table, then
+* ``materialized='table'``: the table is replaced by the select on every run;
+* ``incremental``, first run (no table yet): ``create table <model> as <compiled select>``;
+* ``incremental``, later runs: the select is written to a temporary table, then
   ``merge into <model> as target using <tmp> as src on (target.k = src.k and ...)
   when matched then update set <every non-key column> = src.<column>
   when not matched then insert (<columns>) values (src.<columns>)``
   (dbt-athena's ``iceberg_merge`` macro with no incremental predicates, no delete/update/insert
-  conditions and the default ``replace`` rule). Rows of the target that the select no longer
+  conditions and the default ``replace`` rule), after ``on_schema_change: append_new_columns``
+  added the select's new columns to the table. Rows of the target that the select no longer
   produces stay, exactly as on Athena.
 
 Relations keep their Athena names: the catalog ``awsdatacatalog`` is an attached DuckDB
@@ -56,37 +58,50 @@ class CompiledModel:
     unique_key: tuple[str, ...]
     upstream: tuple[str, ...]
     """The names of the materialised models it reads."""
+    materialized: str = "incremental"
+    """``incremental`` (create, then merge) or ``table`` (replaced whole on every run)."""
 
     @property
     def relation(self) -> str:
         return f'"{CATALOG}"."{self.schema}"."{self.name}"'
 
 
-def compile_for_athena(aws_endpoint: str, home: Path, rebuild: Rebuild) -> Path:
-    """``dbt compile --target athena`` against a local STS/Glue endpoint; the manifest's path."""
+@dataclass
+class AthenaCompile:
+    """``dbt compile --target athena`` running against a local STS/Glue endpoint."""
+
+    process: subprocess.Popen[bytes]
+    home: Path
+
+    def manifest(self) -> Path:
+        """Waits for the compile; the manifest's path."""
+        if self.process.wait() != 0:
+            log = (self.home / "compile.log").read_text()
+            raise AssertionError(f"dbt compile --target athena failed:\n{log[-4000:]}")
+        return self.home / "target" / "manifest.json"
+
+
+def start_athena_compile(aws_endpoint: str, home: Path, rebuild: Rebuild) -> AthenaCompile:
+    """Starts compiling every model for ``rebuild`` (it runs beside the local build)."""
     settings = Settings(home=home, env="aws", aws_account_id="123456789012")
-    target = home / "target"
     environment = os.environ | dbt_environment(settings)
     environment |= {
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "DBT_TARGET_PATH": str(target),
+        "DBT_TARGET_PATH": str(home / "target"),
         "DBT_LOG_PATH": str(home / "logs"),
     }
-    result = subprocess.run(
-        dbt_command(
-            ["compile", "--target", "athena", "--select", "resource_type:model"], window=rebuild
-        ),
-        cwd=DBT_PROJECT_DIR,
-        env=environment,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AssertionError(result.stdout[-4000:] + result.stderr[-2000:])
-    return target / "manifest.json"
+    command = ["compile", "--target", "athena", "--select", "resource_type:model"]
+    with (home / "compile.log").open("wb") as log:
+        process = subprocess.Popen(
+            dbt_command(command, window=rebuild),
+            cwd=DBT_PROJECT_DIR,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return AthenaCompile(process, home)
 
 
 def compiled_models(manifest_path: Path) -> list[CompiledModel]:
@@ -116,12 +131,19 @@ def compiled_models(manifest_path: Path) -> list[CompiledModel]:
                 sql=node["compiled_code"],
                 unique_key=tuple([key] if isinstance(key, str) else key),
                 upstream=tuple(models[parent]["name"] for parent in upstream),
+                materialized=node["config"]["materialized"],
             )
         )
 
     for unique_id in sorted(models):
         place(unique_id)
     return ordered
+
+
+def source_tables(manifest_path: Path) -> list[tuple[str, str]]:
+    """The ``(schema, table)`` of every dbt source: the tables loaders fill, not dbt."""
+    sources = json.loads(manifest_path.read_text())["sources"].values()
+    return sorted({(source["schema"], source["identifier"]) for source in sources})
 
 
 def _materialised_upstream(
@@ -191,6 +213,7 @@ class AthenaOnDuckDB:
 
     def __init__(self) -> None:
         self.connection = duckdb.connect()
+        self.connection.execute("set TimeZone = 'UTC'")  # Athena's session zone
         self.connection.execute(f"attach ':memory:' as {CATALOG}")
         for schema in ("lake", "mart"):
             self.connection.execute(f"create schema {CATALOG}.{schema}")
@@ -218,12 +241,28 @@ class AthenaOnDuckDB:
 
     def materialise(self, model: CompiledModel) -> None:
         select = to_duckdb(model.sql)
+        if model.materialized == "table":
+            self.connection.execute(f"create or replace table {model.relation} as {select}")
+            return
+        if model.materialized != "incremental":
+            raise ValueError(f"{model.name}: no emulation of materialized={model.materialized!r}")
         if not self.exists(model):
             self.connection.execute(f"create table {model.relation} as {select}")
             return
         self.connection.execute(f"create or replace temp table dbt_tmp as {select}")
+        self.append_new_columns(model)
         self.connection.execute(merge_statement(model, self.columns(model)))
         self.connection.execute("drop table dbt_tmp")
+
+    def append_new_columns(self, model: CompiledModel) -> None:
+        """``on_schema_change: append_new_columns``: columns the select adds join the table."""
+        existing = set(self.columns(model))
+        for name, kind in self.connection.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where table_name = 'dbt_tmp' and database_name = 'temp' order by column_index"
+        ).fetchall():
+            if name not in existing:
+                self.connection.execute(f'alter table {model.relation} add column "{name}" {kind}')
 
     def columns(self, model: CompiledModel) -> list[str]:
         return [

@@ -1,4 +1,6 @@
+{#- Replaced whole on Athena too: merging a rebuild would keep a stay a late change removed. -#}
 {{ config(
+    materialized=('lake_table' if target.type == 'duckdb' else 'table'),
     tags=['unpartitioned'],
     partitioned_by=['segment_key'],
     unique_key=['user_id_hash', 'segment_key', 'valid_from'],
