@@ -97,11 +97,12 @@ def _describe(status: Status) -> str:
 
 
 def _readers(settings: Settings) -> list[str]:
-    """How far delivery and the real-time consumer are, from the status their followers write."""
+    """How far delivery, the real-time consumer and the alert reader are, from the status
+    their followers write."""
     from streaming.follower import read_follower_status
 
     lines = []
-    for reader in ("delivery", "realtime"):
+    for reader in ("delivery", "realtime", "alerts"):
         status = read_follower_status(settings, reader)
         if status is None:
             continue

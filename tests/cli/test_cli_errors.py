@@ -29,6 +29,24 @@ class Case:
 
 
 CASES = {
+    "alert rule with a text threshold": Case(
+        ["alerts", "list"],
+        USAGE,
+        "'gt' needs a number value",
+        {
+            "CLICKSTREAM_ALERTS__RULES": '[{"name": "r", "event_type": "purchase", "conditions":'
+            ' [{"field": "purchase.revenue_cents", "op": "gt", "value": "lots"}]}]'
+        },
+    ),
+    "alerts of an unknown rule": Case(
+        ["alerts", "list", "--rule", "nope"], USAGE, "no alert rule named 'nope'"
+    ),
+    "alert reader without rules": Case(
+        ["alerts", "run"], USAGE, "no alert rules", {"CLICKSTREAM_ALERTS__RULES": "[]"}
+    ),
+    "alert reader without a stream": Case(
+        ["alerts", "run", "--once"], RUNTIME, "cannot read stream clickstream-dev-events"
+    ),
     "unknown environment": Case(
         ["config"],
         USAGE,
