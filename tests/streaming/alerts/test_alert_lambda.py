@@ -82,6 +82,11 @@ def test_the_function_publishes_one_alert_per_matching_event(
 ) -> None:
     settings, _, queue_url = topic
     big = [client_event("affiliate_click", payout_cents=1500) for _ in range(3)]
+    purchase = client_event() | {
+        "schema_version": "1.1.0",
+        "event_type": "purchase",
+        "purchase": {"order_id": "o1", "revenue_cents": 75_000, "currency": "EUR"},
+    }
     events = [
         _record(1, _producer(big[0])),
         _record(2, _producer(client_event("affiliate_click", payout_cents=10))),
@@ -91,14 +96,18 @@ def test_the_function_publishes_one_alert_per_matching_event(
         _record(6, _producer(big[0])),  # a client re-send in the same batch
         _record(7, _producer(client_event())),
         _record(8, _producer(big[2])),
+        _record(9, _producer(purchase)),
     ]
     answer = lambda_handler.handler({"Records": events})
     assert answer == {"batchItemFailures": []}
     alerts = _received(settings, queue_url)
     assert sorted(alert["alert_id"] for alert in alerts) == sorted(
-        f"high_payout_click:{event['event_id']}" for event in big
+        [f"high_payout_click:{event['event_id']}" for event in big]
+        + [f"large_purchase:{purchase['event_id']}"]
     )
-    assert {alert["fields"]["affiliate.payout_cents"] for alert in alerts} == {1500}
+    assert [alert["fields"] for alert in alerts if alert["rule"] == "large_purchase"] == [
+        {"purchase.revenue_cents": 75_000}
+    ]
 
 
 def test_a_failed_publish_reports_the_record_to_retry_from(
