@@ -38,6 +38,11 @@ class Landed:
     quarantine: int = 0
 
 
+DEMO_CONVERSION_RATE = 0.03
+"""Sessions ending in a purchase in the demo's day of traffic (schema 1-1-0)."""
+TOP_CHANNELS = 3
+
+
 def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
     console = console or Console()
     settings = get_settings()
@@ -55,7 +60,9 @@ def run_demo(*, events: int, seed: int, console: Console | None = None) -> int:
         )
         return 2
     start = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), clock(), UTC)
-    config = TrafficConfig(events=events, seed=seed, start=start, days=1)
+    config = TrafficConfig(
+        events=events, seed=seed, start=start, days=1, conversion_rate=DEMO_CONVERSION_RATE
+    )
 
     from streaming.generator.sinks.http import SESSION_FLUSH_MS, send_http
     from streaming.generator.sinks.landing import write_segments
@@ -158,6 +165,7 @@ def _materialize(settings: Settings, console: Console) -> int:
                 console.print(f"[{colour}]real time vs batch: {check.description}[/{colour}]")
     console.print(_tables_table(settings))
     console.print(_funnel_table(settings))
+    console.print(attribution_table(settings))
     console.print(
         "[green]every stage and blocking check passed; runs are in the Dagster UI "
         '(make dev). Try: clickstream query "select * from mart.fact_funnel limit 5"[/green]'
@@ -311,4 +319,64 @@ def _funnel_table(settings: Settings) -> Table:
     for step in ("sessions", "saw_comparison", "interacted_chart", "clicked_affiliate"):
         table.add_row(step.replace("_", " "), f"{funnel[step]:,}", f"{funnel[step] / total:.1%}")
     table.add_row("affiliate payout", f"${funnel['payout_cents'] / 100:,.2f}", "")
+    return table
+
+
+def attribution_table(settings: Settings) -> Table:
+    """Conversions, revenue and the channels credited most, per attribution model."""
+    from lakehouse.query import query
+
+    totals = query(
+        settings,
+        """
+        select
+            attribution_model,
+            count(distinct conversion_id) as conversions,
+            sum(revenue_credited_cents) as revenue_cents
+        from mart.fact_attribution
+        group by attribution_model
+        order by attribution_model
+        """,
+    ).to_pylist()
+    channels = query(
+        settings,
+        f"""
+        select attribution_model, channel, revenue_cents, conversions
+        from (
+            select
+                attribution_model,
+                channel,
+                sum(revenue_credited_cents) as revenue_cents,
+                sum(credit_share) as conversions,
+                row_number() over (
+                    partition by attribution_model
+                    order by sum(revenue_credited_cents) desc, channel
+                ) as place
+            from mart.fact_attribution
+            group by attribution_model, channel
+        )
+        where place <= {TOP_CHANNELS}
+        order by attribution_model, place
+        """,
+    ).to_pylist()
+    top: dict[str, list[str]] = {}
+    for row in channels:
+        top.setdefault(row["attribution_model"], []).append(
+            f"{row['channel']} ${row['revenue_cents'] / 100:,.2f} ({row['conversions']:.1f})"
+        )
+    table = Table(title="attribution (conversions, revenue, top channels by revenue credited)")
+    table.add_column("model")
+    table.add_column("conversions", justify="right")
+    table.add_column("revenue", justify="right")
+    table.add_column(f"top {TOP_CHANNELS} channels")
+    for row in totals:
+        model = row["attribution_model"]
+        table.add_row(
+            model.replace("_", " "),
+            f"{row['conversions']:,}",
+            f"${row['revenue_cents'] / 100:,.2f}",
+            ", ".join(top.get(model, [])),
+        )
+    if not totals:
+        table.add_row("no conversions", "0", "$0.00", "")
     return table

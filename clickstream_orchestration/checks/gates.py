@@ -1,4 +1,4 @@
-"""Blocking checks on bronze, silver_events and fact_funnel: a failure stops everything
+"""Blocking checks on bronze, silver_events, fact_funnel and fact_attribution: a failure stops
 downstream in the run and shows in the UI with the failing expectations as metadata."""
 
 from collections import Counter
@@ -14,6 +14,7 @@ from clickstream_orchestration.checks.expectations import validate
 from clickstream_orchestration.checks.landing_lines import landed_lines_per_hour
 from clickstream_orchestration.checks.suites import (
     BRONZE_SUITE,
+    FACT_ATTRIBUTION_SUITE,
     FACT_FUNNEL_SUITE,
     SILVER_EVENTS_SUITE,
     Suite,
@@ -26,6 +27,7 @@ from lakehouse.window import Window
 
 SILVER_EVENTS = dg.AssetKey(["silver", "silver_events"])
 FACT_FUNNEL = dg.AssetKey(["gold", "fact_funnel"])
+FACT_ATTRIBUTION = dg.AssetKey(["gold", "fact_attribution"])
 
 
 def _dates_in(column: str, window: dg.TimeWindow | None, widen_days: int = 0) -> BooleanExpression:
@@ -184,9 +186,26 @@ def fact_funnel_expectations(
     return _suite_result(FACT_FUNNEL_SUITE, _scan(lakehouse, FACT_FUNNEL_SUITE, window))
 
 
+@dg.asset_check(
+    asset=FACT_ATTRIBUTION,
+    blocking=True,
+    description=(
+        "Great Expectations suite on the conversion days built (the run's days widened by the "
+        "lookback): one row per conversion, model and touch, known models, credits present, "
+        "revenue not negative. The exact sums are dbt tests (attribution_credits_*)."
+    ),
+)
+def fact_attribution_expectations(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
+    window = run_window(context.run.tags, EVENT_DAYS)
+    return _suite_result(FACT_ATTRIBUTION_SUITE, _scan(lakehouse, FACT_ATTRIBUTION_SUITE, window))
+
+
 GATES = [
     bronze_expectations,
     bronze_reconciles_with_landing,
     silver_events_expectations,
     fact_funnel_expectations,
+    fact_attribution_expectations,
 ]

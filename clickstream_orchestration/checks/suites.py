@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENT_TYPES = ["page_view", "chart_interaction", "affiliate_click"]
+EVENT_TYPES = ["page_view", "chart_interaction", "affiliate_click", "purchase"]
+ATTRIBUTION_MODELS = ["first_click", "last_click", "linear", "position_based", "time_decay"]
+ATTRIBUTION_LOOKBACK_DAYS = 30
+"""dbt_project.yml's ``attribution_lookback_days``: fact_attribution's ``rewrite_widen_days``."""
 EPOCH_MS_2020 = 1_577_836_800_000
 
 
@@ -90,4 +93,40 @@ FACT_FUNNEL_SUITE = Suite(
         Expect("ExpectColumnValuesToNotBeNull", {"column": "event_dt"}),
     ],
     rewrite_widen_days=1,
+)
+
+FACT_ATTRIBUTION_SUITE = Suite(
+    name="fact_attribution",
+    table="fact_attribution",
+    columns=[
+        "conversion_id",
+        "attribution_model",
+        "touch_session_id",
+        "channel",
+        "credit_share",
+        "revenue_cents",
+        "revenue_credited_cents",
+        "event_dt",
+    ],
+    partition_column="event_dt",
+    expectations=[
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "conversion_id"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "touch_session_id"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "channel"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "credit_share"}),
+        Expect(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "attribution_model", "value_set": ATTRIBUTION_MODELS},
+        ),
+        Expect(
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["conversion_id", "attribution_model", "touch_session_id"]},
+        ),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "revenue_cents", "min_value": 0}),
+        Expect(
+            "ExpectColumnValuesToBeBetween", {"column": "revenue_credited_cents", "min_value": 0}
+        ),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "event_dt"}),
+    ],
+    rewrite_widen_days=ATTRIBUTION_LOOKBACK_DAYS,
 )

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from clickstream_cli.demo_run import attribution_table
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_arrivals, build_lake
 from lakehouse.query import query
@@ -257,6 +259,18 @@ def test_the_daily_roll_up_adds_up(runs: Runs) -> None:
     assert [(row["campaign"], row["conversions"].normalize()) for row in email] == [
         ("nov", Decimal("0.333333333333"))
     ]
+
+
+def test_the_demo_summary_shows_each_model(runs: Runs) -> None:
+    console = Console(record=True, width=160)
+    console.print(attribution_table(runs.settings))
+    text = console.export_text()
+    for model in ("first click", "last click", "linear", "position based", "time decay"):
+        assert model in text
+    # 4 conversions and $182.00 under every model; first click: Email, Affiliates, Direct
+    assert text.count("$182.00") == 5
+    first_click = next(line for line in text.splitlines() if "first click" in line)
+    assert "Email $100.00 (1.0), Affiliates $50.00 (1.0), Direct $32.00 (2.0)" in first_click
 
 
 def test_incremental_runs_equal_a_full_refresh(runs: Runs, tmp_path: Path) -> None:

@@ -37,7 +37,13 @@ from tests.landed_events import Landing, event
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-DOWNSTREAM_OF_EVENTS = ("lake.silver_sessions", "mart.fact_funnel", "mart.fact_affiliate_clicks")
+DOWNSTREAM_OF_EVENTS = (
+    "lake.silver_sessions",
+    "mart.fact_funnel",
+    "mart.fact_affiliate_clicks",
+    "mart.fact_attribution",
+    "mart.agg_attribution_daily",
+)
 SECOND_DAY = Window(date(2026, 11, 2), date(2026, 11, 2))
 BAD_CLICK = "click-negative-payout"
 
@@ -49,6 +55,13 @@ FIRST_DAY_EVENTS = [
         session_id="s1",
         event_type="affiliate_click",
         affiliate_target="shop",
+    ),
+    event(
+        "d1-buy",
+        "2026-11-01T10:20:00",
+        session_id="s1",
+        event_type="purchase",
+        revenue_cents=1_999,
     ),
 ]
 
