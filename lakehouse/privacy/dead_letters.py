@@ -49,3 +49,10 @@ def scan_dead_letters(dlq: DeadLetterQueue, subject: Subject, *, delete: bool) -
     for entries in _batches(others, VisibilityTimeout=0):
         dlq.client.change_message_visibility_batch(QueueUrl=dlq.queue_url, Entries=entries)
     return [m["Body"] for m in mine]
+
+
+def unreachable(error: Exception) -> bool:
+    """Whether ``error`` says no queue service answers (the local stack is not running)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    return isinstance(error, EndpointConnectionError | ConnectionError)

@@ -44,7 +44,7 @@ from lakehouse.privacy.audit import (
     record_request,
     save_progress,
 )
-from lakehouse.privacy.dead_letters import scan_dead_letters
+from lakehouse.privacy.dead_letters import scan_dead_letters, unreachable
 from lakehouse.privacy.lake_tables import (
     TableErasure,
     erase_from_table,
@@ -139,7 +139,7 @@ class _Request:
         try:
             dlq = DeadLetterQueue.named(client(self.settings, "sqs"), self.settings.dlq_name)
         except Exception as error:
-            if self.settings.env == "local" and _unreachable(error):
+            if self.settings.env == "local" and unreachable(error):
                 return  # the local queue lives in the local stack's memory: none running, none held
             raise
         progress.dead_letters_removed += len(scan_dead_letters(dlq, self.subject, delete=True))
@@ -175,12 +175,6 @@ class _Request:
 
     def audit(self, progress: Progress) -> None:
         record_request(self.catalog, self.settings, progress)
-
-
-def _unreachable(error: Exception) -> bool:
-    from botocore.exceptions import EndpointConnectionError
-
-    return isinstance(error, EndpointConnectionError | ConnectionError)
 
 
 def erase_user(
