@@ -426,7 +426,6 @@ class VisitFactory:
             }
         )
         drafts: list[Draft] = []
-        postbacks: list[Draft] = []
         ts = start_ms
         while True:
             comparison = behaviour.COMPARISONS_BY_CATEGORY[person.interest](rng)
@@ -451,7 +450,7 @@ class VisitFactory:
             body = f"{who},{members({'ctx': ctx})}{extra},{metadata}"
             drafts.append((ts, event_type, self.line(HEAD, event_type, ts, body)))
             if event_type == AFFILIATE_CLICK and self.converts(behaviour.POSTBACK_ODDS):
-                postbacks.append(self._postback(drafts[-1], who, product_id))
+                drafts.append(self._postback(drafts[-1], who, product_id))
             if len(drafts) >= 2 and (
                 random_() > behaviour.SERVER_BURST_CONTINUE or len(drafts) >= 12
             ):
@@ -460,8 +459,6 @@ class VisitFactory:
                 ts += int(60_000 * (31 + 149 * random_()))
             else:
                 ts += behaviour.SERVER_GAP(rng)
-        if postbacks:
-            drafts = sorted(drafts + postbacks, key=_draft_time)
         return visit, drafts
 
     def _postback(self, click: Draft, who: str, product_id: str) -> Draft:
@@ -474,10 +471,6 @@ class VisitFactory:
         order = members({"purchase": self.purchase(product_id, click_id)})
         metadata = f'"metadata":{{"sdk_version":"{REDIRECT_SERVICE_VERSION}"}}}}'
         return ts, PURCHASE, self.line(PURCHASE_HEAD, PURCHASE, ts, f"{who},{order},{metadata}")
-
-
-def _draft_time(draft: Draft) -> int:
-    return draft[0]
 
 
 def _pick(rng: random.Random, options: Sequence[Option]) -> Option:
