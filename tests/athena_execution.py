@@ -32,7 +32,7 @@ import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import sqlglot
+import yaml
 from sqlglot import exp
 
 from lakehouse.dbt_invocation import DBT_PROJECT_DIR, dbt_command, dbt_environment
@@ -60,6 +61,8 @@ class CompiledModel:
     """The names of the materialised models it reads."""
     materialized: str = "incremental"
     """``incremental`` (create, then merge) or ``table`` (replaced whole on every run)."""
+    pre_hooks: tuple[str, ...] = ()
+    """The hooks' Jinja as written (dbt renders hooks only when it runs the model)."""
 
     @property
     def relation(self) -> str:
@@ -132,6 +135,7 @@ def compiled_models(manifest_path: Path) -> list[CompiledModel]:
                 unique_key=tuple([key] if isinstance(key, str) else key),
                 upstream=tuple(models[parent]["name"] for parent in upstream),
                 materialized=node["config"]["materialized"],
+                pre_hooks=tuple(hook["sql"].strip() for hook in node["config"]["pre-hook"]),
             )
         )
 
@@ -235,11 +239,11 @@ class AthenaOnDuckDB:
         ).fetchone()
         return bool(found and found[0])
 
-    def run(self, models: Iterable[CompiledModel]) -> None:
+    def run(self, models: Iterable[CompiledModel], rebuild: Rebuild | None = None) -> None:
         for model in models:
-            self.materialise(model)
+            self.materialise(model, rebuild)
 
-    def materialise(self, model: CompiledModel) -> None:
+    def materialise(self, model: CompiledModel, rebuild: Rebuild | None = None) -> None:
         select = to_duckdb(model.sql)
         if model.materialized == "table":
             self.connection.execute(f"create or replace table {model.relation} as {select}")
@@ -249,6 +253,8 @@ class AthenaOnDuckDB:
         if not self.exists(model):
             self.connection.execute(f"create table {model.relation} as {select}")
             return
+        for hook in model.pre_hooks:
+            self.connection.execute(pre_hook_statement(model, hook, rebuild))
         self.connection.execute(f"create or replace temp table dbt_tmp as {select}")
         self.append_new_columns(model)
         self.connection.execute(merge_statement(model, self.columns(model)))
@@ -279,6 +285,40 @@ class AthenaOnDuckDB:
         return self.connection.execute(
             f'select * from "{CATALOG}"."{schema}"."{name}"'
         ).fetch_arrow_table()
+
+
+_DELETE_REWRITTEN_DAYS = re.compile(
+    r"^\{\{\s*delete_rewritten_days\(\s*'(\w+)'\s*(?:,\s*(\d+|var\('(\w+)'\)))?\s*\)\s*\}\}$"
+)
+
+
+def pre_hook_statement(model: CompiledModel, hook: str, rebuild: Rebuild | None) -> str:
+    """The statement a known pre-hook renders to on Athena for an existing table; any other hook
+    fails (its effect would otherwise be missing from the comparison).
+
+    ``delete_rewritten_days(column, widen)`` (macros/attribution.sql): delete the rows of the
+    run's event days widened by ``widen`` days, so the merge that follows rewrites them.
+    """
+    match = _DELETE_REWRITTEN_DAYS.match(hook)
+    if match is None:
+        raise ValueError(f"{model.name}: no emulation of the pre-hook {hook!r}")
+    column, widen_text, widen_var = match.groups()
+    if widen_var is not None:
+        project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+        widen = int(project["vars"][widen_var])
+    else:
+        widen = int(widen_text or 0)
+    if rebuild is None:
+        return f"delete from {model.relation}"
+    days = sorted(
+        {
+            day + timedelta(days=offset)
+            for day in rebuild.event_days
+            for offset in range(-widen, widen + 1)
+        }
+    )
+    listed = ", ".join(f"date '{day.isoformat()}'" for day in days) or "null"
+    return f'delete from {model.relation} where "{column}" in ({listed})'
 
 
 def merge_statement(model: CompiledModel, columns: Sequence[str]) -> str:

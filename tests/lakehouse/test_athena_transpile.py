@@ -3,10 +3,19 @@ dbt-athena merge, each checked on its own (docs/aws-equivalence.md)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pytest
 
-from tests.athena_execution import CompiledModel, joda_to_strftime, merge_statement, to_duckdb
+from lakehouse.window import EventDays
+from tests.athena_execution import (
+    CompiledModel,
+    joda_to_strftime,
+    merge_statement,
+    pre_hook_statement,
+    to_duckdb,
+)
 
 
 def test_format_datetime_patterns_of_the_macros_read_as_joda_time_does() -> None:
@@ -47,3 +56,15 @@ def test_the_emulated_merge_updates_matches_inserts_new_keys_and_keeps_the_rest(
     rows = connection.execute("select * from awsdatacatalog.lake.sessions order by 1").fetchall()
     # as on Athena: 'a', which the new select no longer produces, stays
     assert rows == [("a", 1), ("b", 5), ("c", 1)]
+
+
+def test_pre_hooks_are_emulated_or_fail() -> None:
+    model = CompiledModel("facts", "mart", "", ("id",), ())
+    rebuild = EventDays((date(2026, 11, 2),), ())
+    statement = pre_hook_statement(model, "{{ delete_rewritten_days('event_dt', 1) }}", rebuild)
+    assert statement == (
+        'delete from "awsdatacatalog"."mart"."facts" where "event_dt" in '
+        "(date '2026-11-01', date '2026-11-02', date '2026-11-03')"
+    )
+    with pytest.raises(ValueError, match="no emulation of the pre-hook"):
+        pre_hook_statement(model, "{{ vacuum_table() }}", rebuild)
