@@ -128,7 +128,7 @@ class _Request:
             progress.rewritten_objects[key] = [size, lines]
             save_progress(self.settings, progress)
 
-        erase_from_landing(self.store, self.subject, on_rewrite=remember)
+        erase_from_landing(self.store, self.settings, self.subject, on_rewrite=remember)
         resized = {key: (size, lines) for key, (size, lines) in progress.rewritten_objects.items()}
         record_rewrites(self.catalog, self.settings, resized)
 

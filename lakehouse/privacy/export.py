@@ -29,7 +29,7 @@ def export_user(settings: Settings, subject: Subject) -> dict[str, Any]:
         if rows.num_rows:
             tables[identifier] = rows.to_pylist()
     landing: dict[str, list[Any]] = {}
-    for key, line in landing_lines(store, subject):
+    for key, line in landing_lines(store, settings, subject):
         landing.setdefault(key, []).append(decoded(line))
     realtime = realtime_rows(settings, subject) if settings.env == "local" else []
     files = {

@@ -17,8 +17,9 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import In
 
 from lakehouse.privacy.subject import Subject, client_hashes_in
+from lakehouse.reference_load import SEGMENTS_PREFIX
 from lakehouse.tables import BRONZE_LEDGER
-from streaming.contracts.landing import LandingStore
+from streaming.contracts.landing import LandedObject, LandingStore
 from streaming.contracts.settings import Settings
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -44,9 +45,23 @@ class LandingErasure:
     """Rewritten key -> (new size, lines removed)."""
 
 
-def landing_lines(store: LandingStore, subject: Subject) -> Iterator[tuple[str, bytes]]:
+def landing_objects(store: LandingStore, settings: Settings) -> Iterator[LandedObject]:
+    """Every object under the landing prefixes (on AWS the bucket also holds Iceberg files)."""
+    prefixes = (
+        settings.landing_bronze_prefix,
+        settings.landing_quarantine_prefix,
+        settings.landing_error_prefix,
+    )
+    for prefix in prefixes:
+        yield from store.list(prefix + "/")
+    yield from store.list(SEGMENTS_PREFIX)
+
+
+def landing_lines(
+    store: LandingStore, settings: Settings, subject: Subject
+) -> Iterator[tuple[str, bytes]]:
     """Every landed line of the subject, with its object key."""
-    for landed in store.list(""):
+    for landed in landing_objects(store, settings):
         lines, _ = _lines(store.get(landed.key))
         for line in lines:
             if subject.mentioned_in(line):
@@ -63,13 +78,14 @@ def discover_client_hashes(settings: Settings, store: LandingStore, subject: Sub
 
 def erase_from_landing(
     store: LandingStore,
+    settings: Settings,
     subject: Subject,
     on_rewrite: Callable[[str, int, int], None] | None = None,
 ) -> LandingErasure:
     """Rewrite every landed object holding a line of the subject without it; ``on_rewrite``
     hears of each rewrite (key, new size, lines removed) as soon as it is done."""
     result = LandingErasure()
-    for landed in store.list(""):
+    for landed in landing_objects(store, settings):
         body = store.get(landed.key)
         lines, compressed = _lines(body)
         kept = [line for line in lines if not subject.mentioned_in(line)]
