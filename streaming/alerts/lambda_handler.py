@@ -4,12 +4,19 @@ Handler path: ``streaming.alerts.lambda_handler.handler``. The event source mapp
 batches of stream records; every record is decoded (a JSON object; anything else raises no
 alert), evaluated by the same :class:`~streaming.alerts.rules.RuleSet` the local reader uses,
 and each alert is published to the topic in ``CLICKSTREAM_ALERTS_TOPIC_ARN`` with its
-``alert_id`` as a message attribute (the subscribers' idempotency key). An event id seen
-earlier in the batch (a client re-send) raises nothing again.
+``alert_id`` as a message attribute (the subscribers' idempotency key).
 
-A publish that fails stops the batch there and reports that record in ``batchItemFailures``
-(the mapping has ``ReportBatchItemFailures``): Lambda retries from it, so nothing after it is
-skipped and the alerts before it are not published again; an unexpected error fails the
+Duplicates are suppressed across batches, retries and re-reads by claims in DynamoDB
+(:mod:`streaming.alerts.claims`, the table ``Settings.alerts_dedup_table_name``): each alert is
+claimed before it is published and marked sent after; an alert already sent is skipped, one being
+published by another invocation reports its record to be tried again. A crash between the publish
+and the mark publishes that alert again on the retry: delivery is at least once, with the same
+``alert_id``. An event id seen earlier in the batch raises nothing again without asking the table.
+
+A publish (or claim) that fails releases its claim, stops the batch there and reports that
+record in ``batchItemFailures`` (the mapping has ``ReportBatchItemFailures``): Lambda retries
+from it, so nothing after it is skipped and the alerts before it are not published again (nor
+would they be: they are claimed sent); an unexpected error fails the
 invocation, which the mapping bisects, and a batch out of retries goes to the on-failure
 destination.
 """
@@ -25,6 +32,7 @@ from typing import Any
 import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 
+from streaming.alerts.claims import AlertClaims, Claim
 from streaming.alerts.rules import Alert, RuleSet
 from streaming.contracts.aws_clients import client
 from streaming.contracts.settings import get_settings
@@ -46,8 +54,20 @@ def _sns() -> Any:
     return _cached["sns"]
 
 
+def _claims() -> AlertClaims:
+    if "claims" not in _cached:
+        settings = get_settings()
+        _cached["claims"] = AlertClaims(
+            client(settings, "dynamodb"),
+            settings.alerts_dedup_table_name,
+            lease_s=settings.alerts.claim_lease_s,
+            ttl_days=settings.alerts.claim_ttl_days,
+        )
+    return _cached["claims"]
+
+
 def forget_clients() -> None:
-    """Drop the rules and the SNS client built from earlier settings."""
+    """Drop the rules and the clients built from earlier settings."""
     _cached.clear()
 
 
@@ -72,6 +92,37 @@ def publish(sns: Any, topic_arn: str, alert: Alert) -> None:
     )
 
 
+def owner(record: dict[str, Any]) -> str:
+    """The stream record a claim is made for: its shard and sequence number."""
+    return str(record.get("eventID") or record["kinesis"]["sequenceNumber"])
+
+
+def deliver(alert: Alert, topic_arn: str, record_owner: str) -> Claim:
+    """Claim, publish and mark ``alert`` sent (CLAIMED); SENT: a duplicate, skipped; BUSY:
+    another invocation holds it now."""
+    claims = _claims()
+    outcome = claims.claim(alert.alert_id, record_owner)
+    if outcome is Claim.BUSY:
+        logger.info("alert %s is being published by another invocation", alert.alert_id)
+    if outcome is not Claim.CLAIMED:
+        return outcome
+    try:
+        publish(_sns(), topic_arn, alert)
+    except (BotoCoreError, ClientError):
+        _release(claims, alert.alert_id, record_owner)
+        raise
+    claims.mark_sent(alert.alert_id)
+    return Claim.CLAIMED
+
+
+def _release(claims: AlertClaims, alert_id: str, record_owner: str) -> None:
+    try:
+        claims.release(alert_id, record_owner)
+    except (BotoCoreError, ClientError) as error:
+        # The retry of the same record re-claims its own pending claim anyway.
+        logger.warning("releasing the claim of alert %s failed: %s", alert_id, error)
+
+
 def handler(event: dict[str, Any], _context: object = None) -> dict[str, Any]:
     topic_arn = os.environ[TOPIC_ARN_VARIABLE]
     rules = _rules()
@@ -82,13 +133,16 @@ def handler(event: dict[str, Any], _context: object = None) -> dict[str, Any]:
         alerts = rules.alerts(payload) if payload is not None else []
         if not alerts or alerts[0].event_id in seen:
             continue
+        failure = {"batchItemFailures": [{"itemIdentifier": record["kinesis"]["sequenceNumber"]}]}
         try:
             for alert in alerts:
-                publish(_sns(), topic_arn, alert)
-                published += 1
+                outcome = deliver(alert, topic_arn, owner(record))
+                if outcome is Claim.BUSY:
+                    return failure
+                published += outcome is Claim.CLAIMED
         except (BotoCoreError, ClientError) as error:
             logger.warning("publishing alert %s failed: %s", alerts[0].alert_id, error)
-            return {"batchItemFailures": [{"itemIdentifier": record["kinesis"]["sequenceNumber"]}]}
+            return failure
         seen.add(alerts[0].event_id)
     logger.info("alerts published: %d of %d records", published, len(event.get("Records", [])))
     return {"batchItemFailures": []}

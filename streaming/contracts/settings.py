@@ -207,6 +207,13 @@ class AlertSettings(BaseModel):
     """Pause between reads of a shard that is at its tip."""
     dedup_capacity: int = Field(default=1_000_000, ge=100)
     """Event ids remembered for dedup (the oldest are forgotten first)."""
+    dedup_table: str | None = None
+    """On AWS: the DynamoDB table of alert claims; default ``<project>-<stage>-alert-claims``."""
+    claim_lease_s: int = Field(default=60, ge=1)
+    """On AWS: how long a pending claim of an alert keeps others from publishing it (at least
+    the function's timeout, so only a dead invocation's claim expires)."""
+    claim_ttl_days: int = Field(default=14, ge=1)
+    """On AWS: how long a claim is kept (DynamoDB TTL); re-sends within it are recognised."""
 
     @model_validator(mode="after")
     def _rule_names_are_unique(self) -> AlertSettings:
@@ -376,6 +383,11 @@ class Settings(BaseSettings):
     @property
     def alerts_failure_queue_name(self) -> str:
         return f"{self.resource_prefix}-alerts-failures"
+
+    @property
+    def alerts_dedup_table_name(self) -> str:
+        """The DynamoDB table the alert function claims each alert in (configured, or deployed)."""
+        return self.alerts.dedup_table or f"{self.resource_prefix}-alert-claims"
 
     @property
     def hmac_secret_name(self) -> str:
