@@ -111,6 +111,17 @@ BRONZE_EVENTS = pa.schema(
                 ]
             ),
         ),
+        # The user agent parsed at ingest (streaming.enrichment.describe_user_agent); null in
+        # rows landed before it, which read it as null after schema evolution (ensure_table).
+        (
+            "ua",
+            pa.struct(
+                [
+                    (name, _TEXT)
+                    for name in ("browser", "browser_version", "os", "os_version", "device_class")
+                ]
+            ),
+        ),
         ("events_type", _TEXT),
         ("ingest_dt", pa.date32()),
         ("hour", _TEXT),

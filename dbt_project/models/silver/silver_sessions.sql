@@ -31,6 +31,9 @@ sessions as (
         {{ first_in_session('utm_source') }} as utm_source,
         {{ first_in_session('utm_medium') }} as utm_medium,
         {{ first_in_session('utm_campaign') }} as utm_campaign,
+        {{ first_in_session('device_class') }} as device_class,
+        {{ first_in_session('browser') }} as browser,
+        {{ first_in_session('os') }} as os,
         bool_or(is_bot) as is_bot,
         coalesce(bool_or(
             event_type = 'page_view' and {{ is_comparison_path(url_path('page_url')) }}
@@ -62,6 +65,15 @@ select
     utm_source,
     utm_medium,
     utm_campaign,
+    {{ page_path('first_page_url') }} as landing_page,
+    {{ page_path('last_page_url') }} as exit_page,
+    {{ referrer_medium('referrer', 'first_page_url') }} as referrer_medium,
+    {{ referrer_source('referrer') }} as referrer_source,
+    {{ channel_group('utm_source', 'utm_medium', referrer_medium('referrer', 'first_page_url')) }}
+        as channel_group,
+    device_class,
+    browser,
+    os,
     is_bot,
     saw_comparison,
     affiliate_target,

@@ -32,6 +32,11 @@ select
     -- a struct field: the alias, not the engine, names the column
     bronze.affiliate.payout_cents as payout_cents,  -- noqa: AL09
     coalesce(bronze.is_bot, false) as is_bot,
+    nullif(bronze.ua.browser, '') as browser,
+    nullif(bronze.ua.browser_version, '') as browser_version,
+    nullif(bronze.ua.os, '') as os,
+    nullif(bronze.ua.os_version, '') as os_version,
+    nullif(bronze.ua.device_class, '') as device_class,
     nullif(bronze.source, '') as source,
     nullif(bronze.schema_version, '') as schema_version,
     nullif(bronze.privacy.source_ip_anonymized, '') as source_ip_anonymized,
