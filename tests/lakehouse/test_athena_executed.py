@@ -94,7 +94,7 @@ def _run_step(
     catalog = open_catalog(settings)
     for schema, table in source_tables(manifest):
         engine.put_table(schema, table, catalog.load_table(f"{schema}.{table}").scan().to_arrow())
-    engine.run(models)
+    engine.run(models, plan.rebuild())
     local = {
         model.name: catalog.load_table(f"{model.schema}.{model.name}").scan().to_arrow()
         for model in models
@@ -202,3 +202,38 @@ def test_a_late_segment_change_leaves_no_stale_stay_on_athena(steps: list[Step])
     engine.materialise(segments)
     stays = engine.table("lake", "silver_user_segments").to_pylist()
     assert [(row["valid_from"].hour, row["valid_to"].hour) for row in stays] == [(9, 12)]
+
+
+def test_a_late_event_re_keying_a_derived_session_leaves_no_stale_row_on_athena(
+    steps: list[Step],
+) -> None:
+    """A sessionless event arriving before a derived session's first event gives the session a
+    new key (user and first event): the local rewrite drops the old row, and on Athena the run
+    must delete the rewritten days before its merge, or the old row stays beside the new one."""
+    last = steps[-1]
+    (sessions,) = [model for model in last.models if model.name == "silver_sessions"]
+    day = min(last.rebuild.event_days)
+    schema = last.athena["silver_events"].schema
+
+    def events(*times: str) -> pa.Table:
+        rows = [
+            {
+                "event_id": f"late-{at}",
+                "event_type": "page_view",
+                "ts": datetime.fromisoformat(f"{day.isoformat()}T{at}"),
+                "ingest_ts": 0,
+                "user_id_hash": "sha256:sessionless",
+                "is_bot": False,
+                "event_dt": day,
+            }
+            for at in times
+        ]
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    engine = AthenaOnDuckDB()
+    engine.put_table("lake", "silver_events", events("10:00:00", "10:10:00"))
+    engine.materialise(sessions, last.rebuild)
+    engine.put_table("lake", "silver_events", events("09:50:00", "10:00:00", "10:10:00"))
+    engine.materialise(sessions, last.rebuild)
+    rows = engine.table("lake", "silver_sessions").to_pylist()
+    assert [(row["session_start_ts"].minute, row["events"]) for row in rows] == [(50, 3)]
