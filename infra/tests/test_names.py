@@ -44,6 +44,7 @@ def expected_names(settings: Settings) -> list[tuple[str, str, str]]:
         ("AWS::RedshiftServerless::Namespace", "NamespaceName", settings.redshift_namespace),
         ("AWS::IAM::Role", "RoleName", settings.redshift_streaming_role_name),
         ("AWS::SecretsManager::Secret", "Name", settings.hmac_secret_name),
+        ("AWS::DynamoDB::Table", "TableName", settings.alerts_dedup_table_name),
     ]
 
 

@@ -23,6 +23,7 @@ ENCRYPTION_PROPERTY: dict[str, str | None] = {
     "AWS::KinesisFirehose::DeliveryStream": "ExtendedS3DestinationConfiguration",
     "AWS::SQS::Queue": "KmsMasterKeyId",
     "AWS::SNS::Topic": "KmsMasterKeyId",
+    "AWS::DynamoDB::Table": "SSESpecification",
     "AWS::SecretsManager::Secret": "KmsKeyId",
     "AWS::Logs::LogGroup": "KmsKeyId",
     "AWS::Lambda::Function": "KmsKeyArn",

@@ -4,7 +4,9 @@ The function runs ``streaming.alerts.lambda_handler`` (the rule code the local a
 uses) from the same package asset and dependency layer as the ingest function. Its Kinesis event
 source mapping reports partial batch failures, bisects a batch whose invocation fails, and
 sends what is still failing after its retries to an encrypted SQS queue (the on-failure
-destination). The alarms on it live in the observability stack.
+destination). Its claims of alerts (the dedup by ``alert_id`` across batches and retries) live in
+a DynamoDB table keyed by ``alert_id``, with a TTL. The alarms on it live in the observability
+stack.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -29,6 +32,10 @@ from streaming.contracts.settings import Settings
 TOPIC_ARN_VARIABLE = "CLICKSTREAM_ALERTS_TOPIC_ARN"
 """The variable ``streaming.alerts.lambda_handler`` reads the topic from (kept in step by a
 test: infra's environment does not import the handler)."""
+DEDUP_TABLE_VARIABLE = "CLICKSTREAM_ALERTS__DEDUP_TABLE"
+"""The setting ``alerts.dedup_table`` the function reads its claims table from."""
+FUNCTION_TIMEOUT_S = 60
+CLAIM_TTL_ATTRIBUTE = "expires_at"
 
 
 def alerts_environment(settings: Settings) -> dict[str, str]:
@@ -43,6 +50,11 @@ def alerts_environment(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_ALERTS__RULES": json.dumps(
             [rule.model_dump(mode="json") for rule in settings.alerts.rules]
         ),
+        # A pending claim may expire only once the invocation that made it cannot be running.
+        "CLICKSTREAM_ALERTS__CLAIM_LEASE_S": str(
+            max(settings.alerts.claim_lease_s, FUNCTION_TIMEOUT_S)
+        ),
+        "CLICKSTREAM_ALERTS__CLAIM_TTL_DAYS": str(settings.alerts.claim_ttl_days),
     }
 
 
@@ -60,7 +72,9 @@ class AlertsStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         self.key = customer_key(
-            self, names.key_alias(settings, "alerts"), "clickstream alerts: topic, queue, logs"
+            self,
+            names.key_alias(settings, "alerts"),
+            "clickstream alerts: topic, claims, queue, logs",
         )
         allow_log_encryption(self.key)
         self.topic = sns.Topic(
@@ -82,13 +96,27 @@ class AlertsStack(Stack):
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.claims = dynamodb.Table(
+            self,
+            "Claims",
+            table_name=settings.alerts_dedup_table_name,
+            partition_key=dynamodb.Attribute(name="alert_id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=CLAIM_TTL_ATTRIBUTE,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         self.function = self._function(config)
         for statement in self._permissions(streaming):
             self.function.add_to_role_policy(statement)
         self.mapping = self._mapping(streaming, config)
 
     def _permissions(self, streaming: StreamingStack) -> list[iam.PolicyStatement]:
-        """Exactly what the function does: read the stream, publish, dead-letter."""
+        """Exactly what the function does: read the stream, claim, publish, dead-letter."""
         return [
             iam.PolicyStatement(
                 sid="ReadEventStream",
@@ -107,6 +135,16 @@ class AlertsStack(Stack):
                 resources=[streaming.key.key_arn],
             ),
             iam.PolicyStatement(
+                sid="ClaimAlerts",
+                actions=[
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                ],
+                resources=[self.claims.table_arn],
+            ),
+            iam.PolicyStatement(
                 sid="PublishAlerts",
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
@@ -117,8 +155,8 @@ class AlertsStack(Stack):
                 resources=[self.failures.queue_arn],
             ),
             iam.PolicyStatement(
-                sid="EncryptAlertsAndFailures",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                sid="EncryptAlertsClaimsAndFailures",
+                actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"],
                 resources=[self.key.key_arn],
             ),
         ]
@@ -178,11 +216,12 @@ class AlertsStack(Stack):
             code=function_code(),
             layers=[layer],
             memory_size=256,
-            timeout=Duration.seconds(60),
+            timeout=Duration.seconds(FUNCTION_TIMEOUT_S),
             reserved_concurrent_executions=config.alerts_reserved_concurrency,
             environment={
                 **alerts_environment(settings),
                 TOPIC_ARN_VARIABLE: self.topic.topic_arn,
+                DEDUP_TABLE_VARIABLE: self.claims.table_name,
             },
             environment_encryption=self.key,
             log_group=log_group,
@@ -198,7 +237,7 @@ class AlertsStack(Stack):
         skip_check(
             function,
             "CKV_AWS_117",
-            "The function reaches only AWS APIs (Kinesis, SNS, SQS) over TLS; a VPC would add "
-            "NAT gateways or endpoints and cold-start cost for no isolation gain.",
+            "The function reaches only AWS APIs (Kinesis, DynamoDB, SNS, SQS) over TLS; a VPC "
+            "would add NAT gateways or endpoints and cold-start cost for no isolation gain.",
         )
         return function
