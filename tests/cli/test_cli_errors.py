@@ -47,6 +47,14 @@ CASES = {
     "alert reader without a stream": Case(
         ["alerts", "run", "--once"], RUNTIME, "cannot read stream clickstream-dev-events"
     ),
+    "privacy request naming nobody": Case(
+        ["privacy", "erase"], USAGE, "exactly one of --user-hash or --client-hash"
+    ),
+    "privacy request with a hash that is not one": Case(
+        ["privacy", "export", "--client-hash", "bob@example.com"],
+        USAGE,
+        "--client-hash must be a SHA-256 hex digest",
+    ),
     "unknown environment": Case(
         ["config"],
         USAGE,
