@@ -63,7 +63,7 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two days of landing objects, kept as a template copied into each test's home."""
     home = tmp_path_factory.mktemp("landed")
     settings = Settings(home=home)
-    config = TrafficConfig(events=12_000, seed=5, start=START, days=2)
+    config = TrafficConfig(events=12_000, seed=5, start=START, days=2, conversion_rate=0.03)
     write_landing(config, landing_store(settings), settings, workers=1)
     return home
 
