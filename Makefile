@@ -51,10 +51,11 @@ demo: $(INSTALLED) $(ENGINES)
 
 # One test worker per core, grouped as tests/conftest.py says (a file on one worker).
 TEST_WORKERS ?= auto
+# infra-check first: the suite validates the templates it synthesises against the service models.
 test: $(INSTALLED) $(ENGINES)
 	$(MAKE) lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 	$(MAKE) infra-check
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The AWS deployment, offline, in its own environments under infra/ (see infra/Makefile).
 infra-check:
