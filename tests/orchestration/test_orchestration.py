@@ -36,12 +36,23 @@ ATTRIBUTION_TABLES = [
     dg.AssetKey(["gold", "fact_attribution"]),
     dg.AssetKey(["gold", "agg_attribution_daily"]),
 ]
+STAR_AND_ENGAGEMENT_TABLES = [
+    "fact_clicks",
+    "dim_users",
+    "dim_pages",
+    "dim_date",
+    "agg_engagement_daily",
+    "agg_events_hourly",
+    "agg_pages_daily",
+    "retention_weekly",
+]
 LAKE_TABLES = [
     "lake.silver_events",
     "lake.silver_sessions",
     "lake.silver_user_segments",
     "mart.fact_funnel",
     "mart.fact_affiliate_clicks",
+    *(f"mart.{name}" for name in STAR_AND_ENGAGEMENT_TABLES),
 ]
 
 
@@ -88,6 +99,16 @@ def test_the_lake_refresh_builds_the_attribution_models() -> None:
     refreshed = defs.resolve_job_def("lake_refresh").asset_layer.selected_asset_keys
     for table in ATTRIBUTION_TABLES:
         assert table in refreshed
+        assert graph.get(table).group_name == "gold"
+        assert SILVER_EVENTS in _ancestors(graph, table)
+
+
+def test_the_lake_refresh_builds_the_star_schema_and_the_engagement_marts() -> None:
+    graph = defs.resolve_asset_graph()
+    refreshed = defs.resolve_job_def("lake_refresh").asset_layer.selected_asset_keys
+    for name in STAR_AND_ENGAGEMENT_TABLES:
+        table = dg.AssetKey(["gold", name])
+        assert table in refreshed, name
         assert graph.get(table).group_name == "gold"
         assert SILVER_EVENTS in _ancestors(graph, table)
 
