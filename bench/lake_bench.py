@@ -193,10 +193,11 @@ def _late_hour(landing_home: Path) -> datetime:
 
 
 def _late_event_days(late_hour: datetime) -> set[date]:
-    """The event days the late hour's events join (with the day before each, which holds the
-    start of a session crossing midnight)."""
+    """The event days a run of the late hour reads: each day its events join, with the two
+    days either side (sessions are rewritten one day either side of an event's day, from
+    their events one day beyond that)."""
     days = {(late_hour - timedelta(days=late)).date() for late in LATE_DAYS}
-    return days | {day - timedelta(days=1) for day in days}
+    return {day + timedelta(days=offset) for day in days for offset in range(-2, 3)}
 
 
 def _history_lake(
