@@ -277,6 +277,7 @@ def _incremental(report: Report, events_per_day: int) -> None:
                     note=(f"{per_day}, {days * 24} hourly loads of history" if growth else per_day)
                     + (
                         f"; every lake also holds the days the late events join ({late_note})"
+                        " and 2 days either side"
                         if kind
                         else ""
                     ),
