@@ -49,13 +49,13 @@ $(ENGINES): package.json package-lock.json
 demo: $(INSTALLED) $(ENGINES)
 	$(BIN)/clickstream demo
 
-# One test worker per core, grouped as tests/conftest.py says (a file on one worker).
+# One test worker per core; a test file stays on one worker, so its module fixtures build once.
 TEST_WORKERS ?= auto
 # infra-check first: the suite validates the templates it synthesises against the service models.
 test: $(INSTALLED) $(ENGINES)
 	$(MAKE) lint
 	$(MAKE) infra-check
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The AWS deployment, offline, in its own environments under infra/ (see infra/Makefile).
 infra-check:

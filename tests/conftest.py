@@ -35,17 +35,6 @@ TEST_HMAC_SECRET = "test-hmac-secret"
 _stages = itertools.count()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for ``make test``'s workers (``--dist loadgroup``): a test file runs on one worker,
-    so its module fixtures build once; the files marked ``whole_stack`` share one group, so two
-    whole local stacks never compete for the two cores at once."""
-    for item in items:
-        whole_stack = item.get_closest_marker("whole_stack") is not None
-        group = "whole-stack" if whole_stack else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

@@ -9,11 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import free_port
-
-pytestmark = pytest.mark.whole_stack
 
 BIN = Path(sys.executable).parent
 DEMO_EVENTS = 50_000

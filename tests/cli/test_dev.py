@@ -10,11 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import free_port
-
-pytestmark = pytest.mark.whole_stack
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]

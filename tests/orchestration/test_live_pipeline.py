@@ -28,8 +28,6 @@ from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Setti
 from tests.conftest import free_port
 from tests.landed_events import Landing, event
 
-pytestmark = pytest.mark.whole_stack
-
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 AUTOMATION_DEADLINE = 900.0

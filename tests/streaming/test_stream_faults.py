@@ -38,8 +38,6 @@ from streaming.local_stack import LocalStack
 from streaming.producer.dead_letters import DeadLetterQueue, replay_dead_letters
 from streaming.realtime.store import open_realtime
 
-pytestmark = pytest.mark.whole_stack
-
 EVENTS = 6_000
 BATCH = 100
 KILL_AFTER_ACKED = 1_500
