@@ -89,6 +89,7 @@ def _parse(settings: Settings, project: DbtProject) -> None:
     )
     if result.returncode != 0 or not manifest.exists():
         raise RuntimeError(f"dbt parse failed for target {project.target}:\n{result.stdout}")
+    project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest.replace(project.manifest_path)
 
 
