@@ -55,7 +55,7 @@ TEST_WORKERS ?= auto
 test: $(INSTALLED) $(ENGINES)
 	$(MAKE) lint
 	$(MAKE) infra-check
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 # The AWS deployment, offline, in its own environments under infra/ (see infra/Makefile).
 infra-check:
@@ -92,8 +92,8 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
-	$(BIN)/sqlfluff lint --config dbt_project/.sqlfluff-athena dbt_project/models dbt_project/tests
+	$(BIN)/sqlfluff lint --processes 0 dbt_project/models dbt_project/macros dbt_project/tests
+	$(BIN)/sqlfluff lint --processes 0 --config dbt_project/.sqlfluff-athena dbt_project/models dbt_project/tests
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

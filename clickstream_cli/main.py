@@ -80,6 +80,7 @@ def _prepare(
     from streaming.contracts.settings import get_settings
 
     _invocation.debug = debug
+    get_settings.cache_clear()  # each invocation reads its environment, in-process ones too
     prepare_home(get_settings())
 
 

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 os.environ.setdefault("CLICKSTREAM_ORCHESTRATION__START_DATE", "2026-10-01")
 
 from streaming.contracts.aws_clients import client
-from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
+from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings, get_settings
 from streaming.local_aws import answers, kinesis_engine_command
 
 with warnings.catch_warnings():
@@ -33,6 +33,14 @@ __all__ = ["TestClient", "aws_settings_at", "free_port", "kinesis_engine"]
 STREAM_SHARDS = 2
 TEST_HMAC_SECRET = "test-hmac-secret"
 _stages = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """No test sees the settings another test's environment left cached."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def free_port() -> int:
@@ -82,7 +90,7 @@ def aws_settings_at(home: Path, local_aws: LocalAwsSettings, **ingest: object) -
     """Settings on the local AWS APIs with a stream and DLQ of their own (a fresh stage)."""
     settings = Settings(
         home=home,
-        stage=f"t{next(_stages)}",
+        stage=f"t{os.getpid()}-{next(_stages)}",
         local_aws=local_aws,
         ingest=IngestSettings(hmac_secret=SecretStr(TEST_HMAC_SECRET), **ingest),  # type: ignore[arg-type]
     )

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import free_port
+from conftest import free_port
 
 CLICKSTREAM = Path(sys.executable).with_name("clickstream")
 USAGE, RUNTIME = 2, 1

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
+from conftest import free_port
 
 BIN = Path(sys.executable).parent
 DEMO_EVENTS = 50_000

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
-
-from tests.conftest import free_port
+from conftest import free_port
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,6 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import TEST_HMAC_SECRET, aws_settings_at
 
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_lake
@@ -40,7 +41,6 @@ from streaming.generator.sinks.landing import write_landing
 from streaming.producer.dead_letters import DeadLetterQueue
 from streaming.producer.records import StreamRecord
 from streaming.realtime.store import EVENT_SCHEMA, RealtimeStore
-from tests.conftest import TEST_HMAC_SECRET, aws_settings_at
 
 START = datetime(2026, 11, 3, 12, tzinfo=UTC)
 BIN = Path(sys.executable).parent

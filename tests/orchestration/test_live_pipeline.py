@@ -18,6 +18,7 @@ import dagster as dg
 import httpx
 import pyarrow.compute as pc
 import pytest
+from conftest import free_port
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import EqualTo
@@ -25,7 +26,6 @@ from pyiceberg.expressions import EqualTo
 from lakehouse.catalog import open_catalog
 from lakehouse.rebuild_queue import queued_days
 from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
-from tests.conftest import free_port
 from tests.landed_events import Landing, event
 
 BIN = Path(sys.executable).parent

@@ -256,7 +256,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, l
     (home / "dagster").mkdir()
     settings = Settings(home=home)
     config = TrafficConfig(
-        events=6000, seed=11, start=datetime(2026, 11, 1, tzinfo=UTC), days=2, late_share=0.03
+        events=6000,
+        seed=11,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        days=2,
+        late_share=0.03,
+        conversion_rate=0.05,
     )
     write_landing(config, landing_store(settings), settings, workers=1)
     instance = dg.DagsterInstance.get()
