@@ -16,12 +16,13 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test dev docs bench bench-full peers lint format lock lock-peers clean \
-	distclean infra-check
+.PHONY: help demo test test-long dev docs bench bench-full peers lint format lock lock-peers \
+	clean distclean infra-check
 
 help:
 	@echo "make demo   run the main job on the local default"
 	@echo "make test   lint and run the test suite"
+	@echo "make test-long  a month of traffic through the lake: every check, backfill = full refresh"
 	@echo "make dev    local stack + Dagster UI on http://127.0.0.1:3000 (sensors, schedules on)"
 	@echo "make docs   dbt docs for analysts on http://127.0.0.1:8580 (CLICKSTREAM_DOCS_PORT)"
 	@echo "make bench  benchmarks against goals and peers (quick, a few minutes)"
@@ -55,7 +56,12 @@ TEST_WORKERS ?= auto
 test: $(INSTALLED) $(ENGINES)
 	$(MAKE) lint
 	$(MAKE) infra-check
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20 -m "not long"
+
+# A month of generated traffic through Dagster: every check passes, a backfill equals a full
+# refresh (tests/long; tens of minutes).
+test-long: $(INSTALLED) $(ENGINES)
+	$(BIN)/pytest -m long -p no:cacheprovider tests/long
 
 # The AWS deployment, offline, in its own environments under infra/ (see infra/Makefile).
 infra-check:
