@@ -24,11 +24,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from streaming.contracts.aws_clients import client
 from streaming.contracts.settings import Settings
@@ -283,6 +285,24 @@ def local_aws_running(settings: Settings) -> Iterator[LocalAws]:
     finally:
         for server in started:
             server.stop()
+
+
+ERASE_RECORDS_PATH = "/clickstream/erase-records"
+
+
+def erase_stream_records(settings: Settings, tokens: Sequence[bytes]) -> int:
+    """Delete from the running local stream every record whose data holds one of ``tokens``
+    (64 hex digits each), and compact its store so no file keeps their bytes; the count."""
+    local = settings.local_aws
+    url = f"http://{local.host}:{local.kinesis_port}{ERASE_RECORDS_PATH}"
+    body = {"tokens": [token.decode() for token in tokens]}
+    try:
+        response = httpx.post(url, json=body, timeout=STARTUP_SECONDS * 10)
+    except httpx.HTTPError as error:
+        raise LocalAwsError(f"the local stream at {url} did not answer: {error}") from error
+    if response.status_code != 200:
+        raise LocalAwsError(f"the local stream refused to erase records: {response.text}")
+    return int(response.json()["records_removed"])
 
 
 def probe_client(settings: Settings, service: str = "kinesis") -> Any:

@@ -75,7 +75,8 @@ def erase(user_hash: UserHash = None, client_hash: ClientHash = None) -> None:
         f"{rows:,} rows from {len(progress.rows_removed)} tables, "
         f"{len(progress.rewritten_objects)} landing objects rewritten, "
         f"{progress.dead_letters_removed} dead letters, {progress.realtime_rows_removed} "
-        f"real-time rows, {len(progress.event_days)} event days rebuilt, "
+        f"real-time rows, {progress.stream_records_removed} local stream records, "
+        f"{len(progress.event_days)} event days rebuilt, "
         f"{progress.orphan_files_removed} old files deleted (recorded in "
         f"{settings.lake_namespace}.privacy_requests)"
     )

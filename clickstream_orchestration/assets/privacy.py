@@ -57,6 +57,7 @@ def privacy_requests(
             "objects_rewritten": len(progress.rewritten_objects),
             "dead_letters_removed": progress.dead_letters_removed,
             "realtime_rows_removed": progress.realtime_rows_removed,
+            "stream_records_removed": progress.stream_records_removed,
             "rebuilt_days": dg.MetadataValue.json(sorted(progress.event_days)),
             "orphan_files_removed": progress.orphan_files_removed,
         }

@@ -28,6 +28,7 @@ PRIVACY_REQUESTS_SCHEMA = pa.schema(
         ("landing_lines_removed", pa.int64()),
         ("dead_letters_removed", pa.int64()),
         ("realtime_rows_removed", pa.int64()),
+        ("stream_records_removed", pa.int64()),
         ("file_lines_removed", pa.int64()),
         ("rebuilt_days", pa.string()),  # JSON list of the event days recomputed
         ("orphan_files_removed", pa.int64()),
@@ -49,6 +50,7 @@ class Progress:
     """Landing key -> [new size, lines removed]."""
     dead_letters_removed: int = 0
     realtime_rows_removed: int = 0
+    stream_records_removed: int = 0
     file_lines_removed: int = 0
     event_days: list[str] = field(default_factory=list)
     orphan_files_removed: int = 0
@@ -107,6 +109,7 @@ def record_request(catalog: Catalog, settings: Settings, progress: Progress) -> 
         "landing_lines_removed": sum(lines for _, lines in progress.rewritten_objects.values()),
         "dead_letters_removed": progress.dead_letters_removed,
         "realtime_rows_removed": progress.realtime_rows_removed,
+        "stream_records_removed": progress.stream_records_removed,
         "file_lines_removed": progress.file_lines_removed,
         "rebuilt_days": json.dumps(sorted(progress.event_days)),
         "orphan_files_removed": progress.orphan_files_removed,

@@ -4,6 +4,9 @@ is also safe to repeat (what is already gone is not found again).
 
 Steps, in order:
 
+0. ``stream``: locally, the subject's records deleted from the local stream engine's store
+   (first, so none of them is delivered after the request); on AWS they age out with the
+   stream's retention;
 1. ``tables``: the subject's rows out of every lake table (bronze, quarantine with its raw
    payloads, the segment change log, silver, gold, marts, any table added later);
 2. ``landing``: the landed objects rewritten without the subject's lines, the load ledger told
@@ -58,6 +61,7 @@ from lakehouse.privacy.landing import (
     record_rewrites,
 )
 from lakehouse.privacy.local_files import erase_from_line_files
+from lakehouse.privacy.local_stream import erase_from_local_stream
 from lakehouse.privacy.purge import expire_all_but_current, remove_orphan_files
 from lakehouse.privacy.realtime import erase_from_realtime
 from lakehouse.privacy.subject import Subject, request_subject_hash
@@ -66,6 +70,7 @@ from streaming.contracts.landing import LandingStore, landing_store
 from streaming.contracts.settings import Settings
 
 STEPS = (
+    "stream",
     "tables",
     "landing",
     "dead_letters",
@@ -77,7 +82,9 @@ STEPS = (
     "audit",
 )
 HALT_VARIABLE = "CLICKSTREAM_PRIVACY_HALT_AFTER"
-"""Test hook: the process kills itself (SIGKILL) right after recording this step."""
+"""Test hook: the process kills itself (SIGKILL) right after recording this step, or, for
+``tables-first`` and ``landing-first``, in the middle of that step (after its first table or
+rewritten object)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,10 @@ class _Request:
             run_statements(self.settings, statements)
         return TableErasure(identifier, rows.num_rows, frozenset(event_days(rows)))
 
+    def stream(self, progress: Progress) -> None:
+        if self.settings.env == "local":
+            progress.stream_records_removed += erase_from_local_stream(self.settings, self.subject)
+
     def tables(self, progress: Progress) -> None:
         days = set(progress.event_days)
         for identifier in lake_tables(self.catalog, self.settings):
@@ -122,11 +133,13 @@ class _Request:
             days |= {day.isoformat() for day in erased.event_days}
             progress.event_days = sorted(days)
             save_progress(self.settings, progress)
+            _halt_if_asked("tables-first")
 
     def landing(self, progress: Progress) -> None:
         def remember(key: str, size: int, lines: int) -> None:
             progress.rewritten_objects[key] = [size, lines]
             save_progress(self.settings, progress)
+            _halt_if_asked("landing-first")
 
         erase_from_landing(self.store, self.settings, self.subject, on_rewrite=remember)
         resized = {key: (size, lines) for key, (size, lines) in progress.rewritten_objects.items()}

@@ -1,9 +1,11 @@
 """Privacy requests on a generated dirty day: export, then an erase killed (``kill -9``) after
-a step and run again, must leave no byte of the user anywhere under the home, every other row
-as it was, and aggregates equal to a full rebuild without the user."""
+every step and in the middle of two, run again each time, must leave no byte of the user
+anywhere under the home (the local stream engine's store included), every other row as it was,
+and aggregates equal to a full rebuild without the user."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -12,7 +14,7 @@ import re
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +25,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import TEST_HMAC_SECRET, aws_settings_at
+from conftest import TEST_HMAC_SECRET, aws_settings_at, free_port, kinesis_engine
 
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_lake
 from lakehouse.catalog import open_catalog
 from lakehouse.engine import connect
-from lakehouse.privacy.erase import HALT_VARIABLE
+from lakehouse.privacy.erase import HALT_VARIABLE, STEPS
 from lakehouse.privacy.lake_tables import lake_tables
 from lakehouse.privacy.subject import from_server_hash, request_subject_hash
 from streaming.contracts.aws_clients import client
@@ -46,6 +48,16 @@ START = datetime(2026, 11, 3, 12, tzinfo=UTC)
 BIN = Path(sys.executable).parent
 DBT_TABLES = ("lake.silver_events", "lake.silver_sessions", "lake.silver_user_segments")
 _USER_HASH_IN_PAYLOAD = re.compile(r'"user_id_hash"\s*:\s*"([^"]+)"')
+HALTS = (
+    "stream",
+    "tables-first",
+    "tables",
+    "landing-first",
+    *(step for step in STEPS if step not in {"stream", "tables", "audit"}),
+)
+"""Where the erase kills itself on each run before the last: after every step but the audit,
+and in the middle of the tables and the landing steps."""
+OTHERS_ON_STREAM = 4
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -57,6 +69,8 @@ class Before:
     other_rows: dict[str, list[str]]
     excluded: tuple[str, ...]
     """The user's hashes, event ids and session ids: a row naming none is another user's."""
+    stream_store_held: bool
+    """Whether the local stream engine's files held the user (in base64) before the erase."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,7 @@ class Erased:
     client_hash: str
     server_hash: str
     before: Before
-    killed: subprocess.CompletedProcess[str]
+    killed: list[subprocess.CompletedProcess[str]]
     resumed: subprocess.CompletedProcess[str]
     other_dead_letters: int
 
@@ -172,6 +186,39 @@ def _fill_line_files(settings: Settings, server_hash: str) -> None:
     )
 
 
+def _fill_stream(settings: Settings, server_hash: str) -> None:
+    """The user's records on the home's local stream, among others' not yet delivered."""
+    users = [server_hash] * 3 + [f"sha256:{n:064x}" for n in range(OTHERS_ON_STREAM)]
+    records = [
+        {
+            "Data": orjson.dumps({"event_id": f"s{n}", "user": {"user_id_hash": user}}),
+            "PartitionKey": f"session-{n}",
+        }
+        for n, user in enumerate(users)
+    ]
+    answer = client(settings, "kinesis").put_records(
+        StreamName=settings.stream_name, Records=records
+    )
+    assert answer["FailedRecordCount"] == 0
+
+
+def _stream_data(settings: Settings) -> list[bytes]:
+    """Every record's data on every shard of the stream, from its start."""
+    kinesis = client(settings, "kinesis")
+    found = []
+    for shard in kinesis.list_shards(StreamName=settings.stream_name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=settings.stream_name,
+            ShardId=shard["ShardId"],
+            ShardIteratorType="TRIM_HORIZON",
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+            found += [record["Data"] for record in page["Records"]]
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    return found
+
+
 def _sql_counts(
     settings: Settings, tables: tuple[str, ...], server: str, tokens: list[str]
 ) -> dict[str, int]:
@@ -233,7 +280,17 @@ def _subject_keys(settings: Settings, server: str) -> list[str]:
 def erased(
     tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAwsSettings
 ) -> Iterator[Erased]:
-    settings = aws_settings_at(tmp_path_factory.mktemp("privacy") / "home", local_aws)
+    home = tmp_path_factory.mktemp("privacy") / "home"
+    ports = LocalAwsSettings(port=local_aws.port, kinesis_port=free_port())
+    home.mkdir(parents=True)
+    with kinesis_engine(ports, home):  # its store in <home>/kinesis
+        yield _erased(home, ports)
+
+
+def _erased(home: Path, ports: LocalAwsSettings) -> Erased:
+    """The home's own local stream engine is running (its store under the home), as in
+    ``make dev``."""
+    settings = aws_settings_at(home, ports)
     # six hours of traffic, with more invalid events than by default: quarantined users
     config = TrafficConfig(events=1_500, seed=11, start=START, days=0.25, invalid_share=0.02)
     write_landing(config, landing_store(settings), settings, workers=1)
@@ -244,6 +301,7 @@ def erased(
     _fill_realtime(settings, server)
     others = _fill_dead_letters(settings, server)
     _fill_line_files(settings, server)
+    _fill_stream(settings, server)
 
     tokens = [server.removeprefix("sha256:"), client_hash.removeprefix("sha256:")]
     excluded = tokens + _subject_keys(settings, server)
@@ -258,14 +316,22 @@ def erased(
         sql_counts=_sql_counts(settings, tables, server, tokens),
         other_rows={name: _other_rows(settings, name, excluded) for name in tables},
         excluded=tuple(excluded),
+        stream_store_held=any(
+            _holds(path.read_bytes(), _searched_forms(tokens))
+            for path in (settings.home / "kinesis").rglob("*")
+            if path.is_file()
+        ),
     )
     export_path.unlink()
 
-    killed = _clickstream(
-        settings, "privacy", "erase", "--client-hash", client_hash, **{HALT_VARIABLE: "landing"}
-    )
+    killed = [
+        _clickstream(
+            settings, "privacy", "erase", "--client-hash", client_hash, **{HALT_VARIABLE: halt}
+        )
+        for halt in HALTS
+    ]
     resumed = _clickstream(settings, "privacy", "erase", "--user-hash", server)
-    yield Erased(settings, client_hash, server, before, killed, resumed, others)
+    return Erased(settings, client_hash, server, before, killed, resumed, others)
 
 
 def test_export_holds_exactly_the_users_rows(erased: Erased) -> None:
@@ -279,8 +345,10 @@ def test_export_holds_exactly_the_users_rows(erased: Erased) -> None:
     assert erased.before.export["counts"]["dead_letters"] == 2
 
 
-def test_a_killed_erase_resumes_to_completion(erased: Erased) -> None:
-    assert erased.killed.returncode == -9, erased.killed.stderr
+def test_an_erase_killed_after_every_step_resumes_to_completion(erased: Erased) -> None:
+    assert [run.returncode for run in erased.killed] == [-9] * len(HALTS), [
+        run.stderr for run in erased.killed
+    ]
     assert erased.resumed.returncode == 0, erased.resumed.stderr
     assert "resumed and complete" in erased.resumed.stdout
     assert not (erased.settings.home / "privacy").exists() or not any(
@@ -303,6 +371,7 @@ def test_the_request_is_audited_without_personal_data(erased: Erased) -> None:
     assert removed["lake.quarantine_events"] == erased.before.sql_counts["lake.quarantine_events"]
     assert first["objects_rewritten"] > 0
     assert first["dead_letters_removed"] == 2
+    assert first["stream_records_removed"] == 3
     assert first["completed_at"] >= first["requested_at"]
     text = json.dumps(rows.to_pylist(), default=str)
     assert erased.server_hash.removeprefix("sha256:") not in text
@@ -370,19 +439,42 @@ def _decoded(path: Path) -> bytes:
     return raw
 
 
+def _searched_forms(tokens: Iterable[str]) -> list[bytes]:
+    """Each hex token as it is and base64-encoded at each of the three byte alignments (the
+    local stream engine stores record data in base64): the characters only the token decides."""
+    forms = []
+    for token in tokens:
+        raw = token.encode()
+        forms.append(raw)
+        for shift in range(3):
+            encoded = base64.b64encode(b"\0" * shift + raw)
+            forms.append(encoded[4 if shift else 0 : (len(raw) + shift) // 3 * 4])
+    return forms
+
+
+def _holds(data: bytes, forms: list[bytes]) -> bool:
+    return any(form in data for form in forms)
+
+
 def test_no_byte_of_the_user_is_left_under_the_home(erased: Erased) -> None:
-    tokens = [
-        erased.server_hash.removeprefix("sha256:").encode(),
-        erased.client_hash.removeprefix("sha256:").encode(),
-    ]
+    forms = _searched_forms(
+        [erased.server_hash.removeprefix("sha256:"), erased.client_hash.removeprefix("sha256:")]
+    )
+    assert erased.before.stream_store_held, "the search would not have seen the stream's records"
     searched = 0
     for path in sorted(erased.settings.home.rglob("*")):
         if not path.is_file() or path.is_symlink():
             continue
         searched += 1
-        text = _decoded(path)
-        assert not any(token in text for token in tokens), path
+        assert not _holds(_decoded(path), forms), path
     assert searched > 100
+
+
+def test_the_local_stream_keeps_only_other_users_records(erased: Erased) -> None:
+    remaining = _stream_data(erased.settings)
+    forms = _searched_forms([erased.server_hash.removeprefix("sha256:")])
+    assert len(remaining) == OTHERS_ON_STREAM
+    assert not any(_holds(data, forms) for data in remaining)
 
 
 def test_every_other_row_is_unchanged(erased: Erased) -> None:

@@ -52,6 +52,8 @@ LAKE_TABLES = [
     "lake.silver_user_segments",
     "mart.fact_funnel",
     "mart.fact_affiliate_clicks",
+    "mart.fact_attribution",
+    "mart.agg_attribution_daily",
     *(f"mart.{name}" for name in STAR_AND_ENGAGEMENT_TABLES),
 ]
 
