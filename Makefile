@@ -98,8 +98,8 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/sqlfluff lint --processes 0 dbt_project/models dbt_project/macros dbt_project/tests
-	$(BIN)/sqlfluff lint --processes 0 --config dbt_project/.sqlfluff-athena dbt_project/models dbt_project/tests
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests --processes 0
+	$(BIN)/sqlfluff lint --config dbt_project/.sqlfluff-athena dbt_project/models dbt_project/tests --processes 0
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
