@@ -276,23 +276,31 @@ def _subject_keys(settings: Settings, server: str) -> list[str]:
     return sorted(keys)
 
 
+SIX_HOURS = TrafficConfig(events=1_500, seed=11, start=START, days=0.25, invalid_share=0.02)
+"""Six hours of traffic, with more invalid events than by default: quarantined users."""
+
+
 @pytest.fixture(scope="module")
 def erased(
     tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAwsSettings
 ) -> Iterator[Erased]:
+    yield from erased_after(SIX_HOURS, tmp_path_factory, local_aws)
+
+
+def erased_after(
+    config: TrafficConfig, tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAwsSettings
+) -> Iterator[Erased]:
+    """The lake of ``config``'s traffic, exported and erased; the home's own local stream
+    engine runs throughout (its store under the home), as in ``make dev``."""
     home = tmp_path_factory.mktemp("privacy") / "home"
     ports = LocalAwsSettings(port=local_aws.port, kinesis_port=free_port())
     home.mkdir(parents=True)
     with kinesis_engine(ports, home):  # its store in <home>/kinesis
-        yield _erased(home, ports)
+        yield _erased(home, ports, config)
 
 
-def _erased(home: Path, ports: LocalAwsSettings) -> Erased:
-    """The home's own local stream engine is running (its store under the home), as in
-    ``make dev``."""
+def _erased(home: Path, ports: LocalAwsSettings, config: TrafficConfig) -> Erased:
     settings = aws_settings_at(home, ports)
-    # six hours of traffic, with more invalid events than by default: quarantined users
-    config = TrafficConfig(events=1_500, seed=11, start=START, days=0.25, invalid_share=0.02)
     write_landing(config, landing_store(settings), settings, workers=1)
     for hour in landed_hours(settings):
         load_hour(settings, hour)
