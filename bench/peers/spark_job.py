@@ -49,6 +49,14 @@ STRING_COLUMNS = {  # silver_events column: bronze field (empty strings become n
     "chart_action": "chart.action",
     "chart_control_id": "chart.control_id",
     "chart_control_value": "chart.control_value",
+    "browser": "ua.browser",
+    "browser_version": "ua.browser_version",
+    "os": "ua.os",
+    "os_version": "ua.os_version",
+    "device_class": "ua.device_class",
+    "order_id": "purchase.order_id",
+    "currency": "purchase.currency",
+    "affiliate_click_id": "purchase.affiliate_click_id",
 }
 
 
@@ -116,6 +124,7 @@ def silver_events(bronze_df: DataFrame) -> DataFrame:
         blank_to_null("affiliate.link_id").alias("affiliate_link_id"),
         blank_to_null("affiliate.target").alias("affiliate_target"),
         F.col("affiliate.payout_cents").alias("payout_cents"),
+        F.col("purchase.revenue_cents").alias("revenue_cents"),
         F.coalesce("is_bot", F.lit(False)).alias("is_bot"),
         blank_to_null("source").alias("source"),
         blank_to_null("schema_version").alias("schema_version"),
