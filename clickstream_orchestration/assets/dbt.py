@@ -35,6 +35,7 @@ from streaming.contracts.settings import Settings, get_settings
 
 DOCS_URL = get_settings().docs_url
 UNPARTITIONED_TAG = "unpartitioned"
+EVENT_DATE = "event_dt"
 _SOURCES = {"bronze_events": BRONZE_EVENTS, "user_segment_changes": USER_SEGMENT_CHANGES}
 
 
@@ -116,7 +117,7 @@ def _partition_window(context: dg.AssetExecutionContext) -> Window:
 
 
 def _partition_filter(context: dg.AssetExecutionContext) -> Any:
-    return _partition_window(context).where("event_dt")
+    return _partition_window(context).where(EVENT_DATE)
 
 
 def _build(
@@ -149,19 +150,29 @@ def _build(
             key = event.asset_key
         else:
             key = context.asset_key_for_output(event.output_name)
-        name = key.path[-1]
-        identifier = settings.table_identifier(name)
+        identifier = model_identifier(settings, key)
         if published is not None and identifier not in published.published:
             reason = published.withheld.get(identifier, "not staged")
             context.log.warning(f"{identifier} not published ({reason}): it keeps its last data")
             continue
+        table = catalog.load_table(identifier)
+        # dimensions and cohorts (dim_users, retention_weekly, ...) are whole-table models
+        by_day = EVENT_DATE in table.schema().column_names
         extra = table_metadata(
-            catalog.load_table(identifier), identifier, partition_filter=partition_filter
+            table, identifier, partition_filter=partition_filter if by_day else None
         )
         yield event.with_metadata({**event.metadata, **extra})
     if not invocation.is_successful():
         error = invocation.get_error()
         raise error or RuntimeError(f"dbt {' '.join(invocation.dbt_command)} failed")
+
+
+def model_identifier(settings: Settings, key: dg.AssetKey) -> str:
+    """The table a model asset writes: silver models in the lake namespace, gold models in the
+    mart (their ``+schema`` in dbt_project.yml), whatever their names."""
+    layer, name = key.path[0], key.path[-1]
+    namespace = settings.mart_namespace if layer == "gold" else settings.lake_namespace
+    return f"{namespace}.{name}"
 
 
 def _published(settings: Settings, invocation: Any) -> Publication | None:
