@@ -309,6 +309,12 @@ def test_materialising_a_generated_lake_passes_every_check(lake) -> None:
     refresh = outcomes[-1]
     assert set(refresh.materialized) >= {"silver/silver_events", "gold/fact_funnel"}
     assert refresh.materialized.count("silver/silver_events") == 2, "both days in one run"
+    daily = [
+        f"{'gold' if identifier.startswith('mart.') else 'silver'}/{identifier.split('.')[1]}"
+        for identifier in LAKE_TABLES
+        if identifier != "lake.silver_user_segments"  # the segments job's, not per day
+    ]
+    assert {key: refresh.materialized.count(key) for key in daily} == dict.fromkeys(daily, 2)
 
 
 def test_two_day_backfill_in_one_run_equals_a_full_refresh(lake) -> None:
