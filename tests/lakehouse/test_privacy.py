@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import TEST_HMAC_SECRET, aws_settings_at, free_port, kinesis_engine
+from stream_support import stream_records
 
 from lakehouse.bronze_load import load_hour
 from lakehouse.build import build_lake
@@ -200,23 +201,6 @@ def _fill_stream(settings: Settings, server_hash: str) -> None:
         StreamName=settings.stream_name, Records=records
     )
     assert answer["FailedRecordCount"] == 0
-
-
-def _stream_data(settings: Settings) -> list[bytes]:
-    """Every record's data on every shard of the stream, from its start."""
-    kinesis = client(settings, "kinesis")
-    found = []
-    for shard in kinesis.list_shards(StreamName=settings.stream_name)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=settings.stream_name,
-            ShardId=shard["ShardId"],
-            ShardIteratorType="TRIM_HORIZON",
-        )["ShardIterator"]
-        while iterator:
-            page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-            found += [record["Data"] for record in page["Records"]]
-            iterator = page.get("NextShardIterator") if page["Records"] else None
-    return found
 
 
 def _sql_counts(
@@ -479,7 +463,7 @@ def test_no_byte_of_the_user_is_left_under_the_home(erased: Erased) -> None:
 
 
 def test_the_local_stream_keeps_only_other_users_records(erased: Erased) -> None:
-    remaining = _stream_data(erased.settings)
+    remaining = stream_records(erased.settings)
     forms = _searched_forms([erased.server_hash.removeprefix("sha256:")])
     assert len(remaining) == OTHERS_ON_STREAM
     assert not any(_holds(data, forms) for data in remaining)

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import orjson
 from conftest import free_port
+from stream_support import stream_records
 
 from lakehouse.privacy.local_stream import erase_from_local_stream
 from lakehouse.privacy.subject import from_server_hash
@@ -20,20 +21,6 @@ from streaming.local_aws import ERASE_RECORDS_PATH, LocalAws
 def _settings(home: Path) -> Settings:
     ports = LocalAwsSettings(port=free_port(), kinesis_port=free_port())
     return Settings(home=home, stage="erase", local_aws=ports)
-
-
-def _records(settings: Settings) -> list[bytes]:
-    kinesis = client(settings, "kinesis")
-    found = []
-    for shard in kinesis.list_shards(StreamName=settings.stream_name)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=settings.stream_name,
-            ShardId=shard["ShardId"],
-            ShardIteratorType="TRIM_HORIZON",
-        )["ShardIterator"]
-        page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-        found += [record["Data"] for record in page["Records"]]
-    return found
 
 
 def test_a_stopped_engine_is_started_for_the_step_and_stopped_again(tmp_path: Path) -> None:
@@ -62,7 +49,9 @@ def test_a_stopped_engine_is_started_for_the_step_and_stopped_again(tmp_path: Pa
 
     engine.start()
     try:
-        remaining = [orjson.loads(data)["user"]["user_id_hash"] for data in _records(settings)]
+        remaining = [
+            orjson.loads(data)["user"]["user_id_hash"] for data in stream_records(settings)
+        ]
         assert sorted(remaining) == sorted(others)
     finally:
         engine.stop()
