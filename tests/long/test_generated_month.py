@@ -27,6 +27,7 @@ from streaming.contracts.settings import Settings
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
 from streaming.generator.summary import GenerationSummary
+from tests.lake_keys import KEYS
 
 pytestmark = [pytest.mark.long, pytest.mark.timeout(3 * 3600)]
 
@@ -41,23 +42,8 @@ MONTH = TrafficConfig(
 EVENT_DAYS = ("2026-10-01", "2026-10-30")
 STAGES = ["bronze_load", "segments_refresh", "lake_refresh"]
 ATTRIBUTION_MODELS = ["first_click", "last_click", "linear", "position_based", "time_decay"]
-LAKE_TABLES = [
-    "lake.silver_events",
-    "lake.silver_sessions",
-    "lake.silver_user_segments",
-    "mart.fact_funnel",
-    "mart.fact_affiliate_clicks",
-    "mart.fact_attribution",
-    "mart.agg_attribution_daily",
-    "mart.fact_clicks",
-    "mart.dim_users",
-    "mart.dim_pages",
-    "mart.dim_date",
-    "mart.agg_engagement_daily",
-    "mart.agg_events_hourly",
-    "mart.agg_pages_daily",
-    "mart.retention_weekly",
-]
+LAKE_TABLES = list(KEYS)
+"""Every silver, gold and mart table dbt builds."""
 GREAT_EXPECTATIONS_GATES = {
     "bronze_expectations",
     "bronze_reconciles_with_landing",

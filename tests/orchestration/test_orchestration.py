@@ -29,6 +29,7 @@ from streaming.contracts.landing import bronze_key, encode_records, landed_hours
 from streaming.contracts.settings import Settings
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.landing import write_landing
+from tests.lake_keys import KEYS
 
 BIN = Path(sys.executable).parent
 GOLD_TABLES = [dg.AssetKey(["gold", "fact_funnel"]), dg.AssetKey(["gold", "fact_affiliate_clicks"])]
@@ -46,16 +47,7 @@ STAR_AND_ENGAGEMENT_TABLES = [
     "agg_pages_daily",
     "retention_weekly",
 ]
-LAKE_TABLES = [
-    "lake.silver_events",
-    "lake.silver_sessions",
-    "lake.silver_user_segments",
-    "mart.fact_funnel",
-    "mart.fact_affiliate_clicks",
-    "mart.fact_attribution",
-    "mart.agg_attribution_daily",
-    *(f"mart.{name}" for name in STAR_AND_ENGAGEMENT_TABLES),
-]
+LAKE_TABLES = list(KEYS)
 
 
 # --- the definitions and the graph -----------------------------------------------------
