@@ -3,7 +3,8 @@
 Each stage is one run of a job of the code location (bronze for the landed hours, the
 segments, silver and gold for the event days), executed in this process against the
 instance under ``DAGSTER_HOME``, so the runs, materialisations and check results show up in
-the UI afterwards exactly as if launched from it.
+the UI afterwards exactly as if launched from it. The daemon's sensors record only the runs it
+launched, so each run's check results are recorded in ``lake.check_results`` here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import datetime
 
 import dagster as dg
 
+from clickstream_orchestration.check_results import record_run_check_results
 from clickstream_orchestration.checks.window import RANGE_END, RANGE_START
 from clickstream_orchestration.partitions import event_days_reached, hour_key
+from clickstream_orchestration.resources import LakehouseResource
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ def run_job(
         partition_key=partition_key,
         raise_on_error=False,
     )
+    lakehouse = (defs.resources or {}).get("lakehouse")
+    if isinstance(lakehouse, LakehouseResource):
+        record_run_check_results(instance, result.run_id, lakehouse.settings())
     graph = defs.resolve_asset_graph()
     checks = [
         CheckOutcome(

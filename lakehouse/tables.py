@@ -1,5 +1,5 @@
 """Schemas and partitioning of the tables the Python loaders own (bronze, quarantine, ledger,
-the arrival index, the incremental manifest and the rebuild queue).
+the arrival index, the incremental manifest, the rebuild queue and the check results).
 
 Silver and gold tables take their schema from the dbt models that build them.
 """
@@ -197,6 +197,22 @@ USER_SEGMENT_CHANGES = pa.schema(
     ]
 )
 
+CHECK_RESULTS_SCHEMA = pa.schema(
+    [
+        ("evaluated_at", _TS),  # UTC
+        ("evaluated_dt", pa.date32()),
+        ("run_id", _TEXT),
+        ("job_name", _TEXT),
+        ("asset_key", _TEXT),  # gold/fact_funnel
+        ("check_name", _TEXT),
+        ("passed", pa.bool_()),
+        ("severity", _TEXT),  # ERROR | WARN
+        ("blocking", pa.bool_()),  # null when the evaluation does not say
+        ("partition", _TEXT),  # the check's partition, or the run's partition or range
+        ("detail", _TEXT),  # counts and the failed expectations, size-capped; never row values
+    ]
+)
+
 
 TABLE_PROPERTIES = {
     "format-version": "2",
@@ -238,6 +254,7 @@ SEGMENT_CHANGES = TableSpec("user_segment_changes", USER_SEGMENT_CHANGES, ())
 ARRIVALS = TableSpec("bronze_arrivals", BRONZE_ARRIVALS, ("ingest_dt",))
 MANIFEST = TableSpec("incremental_manifest", INCREMENTAL_MANIFEST, ("ingest_dt",))
 QUEUE = TableSpec("rebuild_queue", REBUILD_QUEUE, ())
+CHECK_RESULTS = TableSpec("check_results", CHECK_RESULTS_SCHEMA, ("evaluated_dt",))
 
 
 def ensure_table(catalog: Catalog, settings: Settings, spec: TableSpec) -> Table:
