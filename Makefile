@@ -109,7 +109,7 @@ format: $(INSTALLED)
 TOOLS := $(CLICKSTREAM_HOME)/tools
 lock:
 	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet uv==0.13.9)
-	UV_CACHE_DIR=$(TOOLS)/cache $(TOOLS)/bin/uv pip compile pyproject.toml --extra dev \
+	UV_CACHE_DIR=$(TOOLS)/cache $(TOOLS)/bin/uv pip compile pyproject.toml --extra dev --extra dashboards \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	  --no-header --quiet -o requirements/lock.txt
 

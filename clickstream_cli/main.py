@@ -17,6 +17,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from clickstream_cli.commands.alerts import alerts_app
 from clickstream_cli.commands.config import show_config
+from clickstream_cli.commands.dashboards import dashboards
 from clickstream_cli.commands.deliver import deliver
 from clickstream_cli.commands.demo import demo
 from clickstream_cli.commands.dev import dev
@@ -42,6 +43,7 @@ app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("dev")(dev)
 app.command("docs")(docs)
+app.command("dashboards")(dashboards)
 app.command("config")(show_config)
 app.command("query")(query)
 app.add_typer(lake_app, name="lake")

@@ -1,4 +1,5 @@
-"""``clickstream dev``: the local stack plus the Dagster UI with sensors and schedules on."""
+"""``clickstream dev``: the local stack, the Dagster UI with sensors and schedules on, and the
+analyst dashboards."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from streaming.contracts.settings import Settings
 
 STOP_SECONDS = 30
 
@@ -18,6 +22,10 @@ def dev(
     stack: Annotated[
         bool,
         typer.Option(help="Start the local stack (AWS endpoint, ingest, delivery) alongside."),
+    ] = True,
+    dashboards: Annotated[
+        bool,
+        typer.Option(help="Serve the analyst dashboards alongside (CLICKSTREAM_DASHBOARDS_PORT)."),
     ] = True,
 ) -> None:
     """Serve the Dagster UI on the local default, state kept under the local home.
@@ -45,23 +53,51 @@ def dev(
     # Started as a background job, this process inherits SIGINT ignored, and so would dagster
     # dev, which then never stops; a handler of our own is reset to the default in children.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if not stack:
-        raise typer.Exit(_run_until_interrupted(dagster))
+    boards = _start_dashboards(settings) if dashboards else None
+    try:
+        if not stack:
+            raise typer.Exit(_run_until_interrupted(dagster))
+        _with_stack(settings, dagster, port, boards is not None)
+    finally:
+        if boards is not None:
+            _stop(boards)
 
+
+def _with_stack(settings: Settings, dagster: list[str], port: int, dashboards: bool) -> None:
     from streaming.local_stack import local_stack_running
 
     with local_stack_running(settings):
-        typer.echo(
+        lines = [
             f"local stack up: ingest {settings.ingest_url}, stream on "
             f"{settings.kinesis_endpoint_url}, other AWS APIs on {settings.aws_endpoint_url}; "
-            f"logs in {settings.log_dir}\n"
-            f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops everything)\n"
+            f"logs in {settings.log_dir}",
+            f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops everything)",
+            *([f"dashboards: {settings.dashboards_url}"] if dashboards else []),
             f"live traffic: clickstream generate --http {settings.ingest_url} --start now "
             "--rate 20",
-            err=True,
-        )
+        ]
+        typer.echo("\n".join(lines), err=True)
         code = _run_until_interrupted(dagster)
     raise typer.Exit(code)
+
+
+def _start_dashboards(settings: Settings) -> subprocess.Popen[bytes]:
+    from clickstream_cli.commands.dashboards import LOOPBACK, ensure_port_free, streamlit_command
+
+    command = streamlit_command(LOOPBACK, settings.dashboards_port)
+    ensure_port_free(LOOPBACK, settings.dashboards_port)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.log_dir / "dashboards.log").open("ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -268,6 +268,8 @@ class Settings(BaseSettings):
     iceberg_catalog_name: str = "clickstream"
     docs_port: int = Field(default=8580, ge=1, le=65535)
     """Port of the dbt docs site ``clickstream docs`` serves on 127.0.0.1."""
+    dashboards_port: int = Field(default=8501, ge=1, le=65535)
+    """Port of the analyst dashboards ``clickstream dashboards`` (and ``make dev``) serve."""
 
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
@@ -486,6 +488,10 @@ class Settings(BaseSettings):
     @property
     def docs_url(self) -> str:
         return f"http://{LOOPBACK}:{self.docs_port}"
+
+    @property
+    def dashboards_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.dashboards_port}"
 
     @cached_property
     def hmac_key(self) -> bytes:

@@ -5,8 +5,9 @@
     unique_key='session_id',
 ) }}
 
-{#- One row per session: how far it went through compare → chart → affiliate click, and the
-    segments its user was in when it started. -#}
+{#- One row per session: how far it went through compare → chart → affiliate click →
+    conversion, the dimensions the funnel is split by, and the segments its user was in when it
+    started. -#}
 with sessions as (
     select *
     from {{ ref('silver_sessions') }}
@@ -36,9 +37,14 @@ select
     sessions.affiliate_clicks > 0 as clicked_affiliate,
     sessions.affiliate_target,
     sessions.payout_cents,
+    sessions.purchases > 0 as converted,
+    sessions.purchases as conversions,
+    sessions.revenue_cents,
     coalesce(segments.segments, {{ empty_string_array() }}) as segments,
     sessions.ab_variant,
     sessions.geo_country,
+    sessions.channel_group,
+    sessions.device_class,
     sessions.is_bot,
     sessions.event_dt
 from sessions

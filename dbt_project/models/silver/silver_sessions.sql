@@ -23,6 +23,11 @@ sessions as (
             as chart_interactions,
         cast(count(case when event_type = 'affiliate_click' then 1 end) as integer)
             as affiliate_clicks,
+        cast(count(case when event_type = 'purchase' then 1 end) as integer) as purchases,
+        cast(
+            sum(case when event_type = 'purchase' then coalesce(revenue_cents, 0) else 0 end)
+            as bigint
+        ) as revenue_cents,
         {{ first_in_session('page_url') }} as first_page_url,
         {{ last_in_session('page_url') }} as last_page_url,
         {{ first_in_session('referrer') }} as referrer,
@@ -78,6 +83,8 @@ select
     saw_comparison,
     affiliate_target,
     payout_cents,
+    purchases,
+    revenue_cents,
     events,
     cast(session_start_ts as date) as event_dt
 from sessions
