@@ -1,4 +1,4 @@
-"""The CDK app: seven stacks, in deploy order, named and configured from the settings."""
+"""The CDK app: eight stacks, in deploy order, named and configured from the settings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aws_cdk import App, Environment, Stack, Tags
 from clickstream_infra import names
 from clickstream_infra.config import DeploymentConfig
 from clickstream_infra.stacks.alerts import AlertsStack
+from clickstream_infra.stacks.dashboards import DashboardsStack
 from clickstream_infra.stacks.edge import EdgeStack
 from clickstream_infra.stacks.ingest import IngestStack
 from clickstream_infra.stacks.lake import LakeStack
@@ -45,6 +46,7 @@ class Deployment:
     warehouse: WarehouseStack
     orchestration: OrchestrationStack
     observability: ObservabilityStack
+    dashboards: DashboardsStack
     edge: EdgeStack | None = None
 
     @property
@@ -115,8 +117,18 @@ def build(
         **common,
     )
     observability = ObservabilityStack(app, stack_id("observability"), ingest=ingest, **common)
+    dashboards = DashboardsStack(app, stack_id("dashboards"), lake=lake, **common)
     Tags.of(app).add("project", settings.project)
     Tags.of(app).add("stage", settings.stage)
     return Deployment(
-        app, lake, streaming, ingest, alerts, warehouse, orchestration, observability, edge
+        app,
+        lake,
+        streaming,
+        ingest,
+        alerts,
+        warehouse,
+        orchestration,
+        observability,
+        dashboards,
+        edge,
     )

@@ -38,6 +38,16 @@ class DeploymentConfig:
     alerts_reserved_concurrency: int = 10
     # The alert function lags this far behind the stream before its alarm fires.
     alerts_iterator_age_alarm_ms: int = 60_000
+    # The dashboards' own VPC (no route to the internet) and the network its internal load
+    # balancer admits (empty: the VPC itself; set the range of a VPN or peered network).
+    dashboards_vpc_cidr: str = "10.80.0.0/20"
+    dashboards_client_cidr: str = ""
+    # An ACM certificate for the load balancer's DNS name: HTTPS on 443 and HTTP redirected;
+    # empty: HTTP on 80, inside the VPC only (docs/deploy.md).
+    dashboards_certificate_arn: str = ""
+    dashboards_cpu: int = 1024
+    dashboards_memory_mib: int = 2048
+    dashboards_desired_count: int = 1
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> DeploymentConfig:

@@ -17,6 +17,7 @@ STACKS = (
     "warehouse",
     "orchestration",
     "observability",
+    "dashboards",
 )
 CLOUDFRONT_REGION = "us-east-1"
 
@@ -85,3 +86,16 @@ def dashboard_name(settings: Settings) -> str:
 
 def alarm_name(settings: Settings, what: str) -> str:
     return f"{settings.resource_prefix}-{what}"
+
+
+def dashboards_name(settings: Settings) -> str:
+    """The analyst dashboards' cluster, service and task family."""
+    return f"{settings.resource_prefix}-dashboards"
+
+
+def dashboards_log_group_name(settings: Settings) -> str:
+    return f"/ecs/{dashboards_name(settings)}"
+
+
+def dashboards_flow_log_group_name(settings: Settings) -> str:
+    return f"/vpc/{dashboards_name(settings)}/flow-logs"

@@ -1,4 +1,4 @@
-"""Building blocks every stack uses the same way: customer-managed keys and log groups."""
+"""Building blocks every stack uses the same way: keys, log groups, the settings' variables."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from clickstream_infra.config import DeploymentConfig
+from streaming.contracts.settings import Settings
 
 
 def customer_key(scope: Construct, alias: str, description: str) -> kms.Key:
@@ -60,3 +61,15 @@ def encrypted_log_group(
         retention=getattr(logs.RetentionDays, config.log_retention),
         removal_policy=RemovalPolicy.RETAIN,
     )
+
+
+def application_environment(settings: Settings, home: str) -> dict[str, str]:
+    """The variables a deployed process resolves every name from: the deployment's settings."""
+    return {
+        "CLICKSTREAM_ENV": "aws",
+        "CLICKSTREAM_PROJECT": settings.project,
+        "CLICKSTREAM_STAGE": settings.stage,
+        "CLICKSTREAM_AWS_ACCOUNT_ID": settings.account_id,
+        "CLICKSTREAM_AWS_REGION": settings.region,
+        "CLICKSTREAM_HOME": home,
+    }

@@ -21,7 +21,12 @@ from constructs import Construct
 from clickstream_infra import names
 from clickstream_infra.checkov import skip_check
 from clickstream_infra.config import DeploymentConfig
-from clickstream_infra.stacks.common import allow_log_encryption, customer_key, encrypted_log_group
+from clickstream_infra.stacks.common import (
+    allow_log_encryption,
+    application_environment,
+    customer_key,
+    encrypted_log_group,
+)
 from clickstream_infra.stacks.edge import EdgeStack, web_acl
 from clickstream_infra.stacks.lake import LakeStack
 from clickstream_infra.stacks.streaming import StreamingStack
@@ -55,12 +60,7 @@ def layer_code() -> lambda_.Code:
 def function_environment(settings: Settings) -> dict[str, str]:
     """The settings the function resolves every name from: the same as the deployment's."""
     return {
-        "CLICKSTREAM_ENV": "aws",
-        "CLICKSTREAM_PROJECT": settings.project,
-        "CLICKSTREAM_STAGE": settings.stage,
-        "CLICKSTREAM_AWS_ACCOUNT_ID": settings.account_id,
-        "CLICKSTREAM_AWS_REGION": settings.region,
-        "CLICKSTREAM_HOME": "/tmp/clickstream",  # Lambda's only writable path
+        **application_environment(settings, home="/tmp/clickstream"),  # Lambda's only writable path
         "CLICKSTREAM_INGEST__ALLOWED_ORIGINS": json.dumps(settings.ingest.allowed_origins),
         # API Gateway sees CloudFront's edge servers: their networks make X-Forwarded-For count.
         "CLICKSTREAM_INGEST__TRUSTED_PROXIES": json.dumps(settings.ingest.trusted_proxies),

@@ -26,6 +26,7 @@ BRONZE_TIERING_AFTER = Duration.days(7)
 BRONZE_GLACIER_AFTER = Duration.days(90)
 NONCURRENT_VERSIONS_KEPT_FOR = Duration.days(30)
 ATHENA_RESULTS_KEPT_FOR = Duration.days(30)
+ATHENA_RESULTS_PREFIX = "results/"
 ACCESS_LOGS_KEPT_FOR = Duration.days(365)
 ATHENA_ENGINE = "Athena engine version 3"
 
@@ -159,7 +160,7 @@ class LakeStack(Stack):
                     selected_engine_version=ATHENA_ENGINE
                 ),
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=f"s3://{results}/results/",
+                    output_location=f"s3://{results}/{ATHENA_RESULTS_PREFIX}",
                     expected_bucket_owner=self.account,
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=self.key.key_arn
