@@ -20,6 +20,7 @@ from functools import partial
 from bench import (
     alert_bench,
     bronze_bench,
+    dashboard_bench,
     delivery_bench,
     generator_bench,
     ingest_bench,
@@ -59,6 +60,7 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
     "increments-quick": lake_bench.run_increments_quick,
     "ingest-slowloris": slowloris_bench.run,
     "stream": stream_bench.run,
+    "dashboards": dashboard_bench.run,
 }
 QUICK = (
     "ingest-core",
@@ -69,8 +71,19 @@ QUICK = (
     "alerts",
     "stream",
     "increments-quick",
+    "dashboards",
 )
-FULL = ("ingest", "landing", "scaling", "increments", "latency", "realtime", "alerts", "stream")
+FULL = (
+    "ingest",
+    "landing",
+    "scaling",
+    "increments",
+    "latency",
+    "realtime",
+    "alerts",
+    "stream",
+    "dashboards",
+)
 
 
 def main(arguments: list[str]) -> None:

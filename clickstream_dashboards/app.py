@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clickstream_dashboards.pages import (
+from clickstream_dashboards.views import (
     attribution,
     data_health,
     engagement,
@@ -13,9 +13,10 @@ from clickstream_dashboards.pages import (
     overview,
     realtime,
 )
+from lakehouse.warehouse import WarehouseError
 
 PAGES = (
-    (overview.render, "Overview", "overview"),
+    (overview.render, "Overview", "overview"),  # the default page: served at /
     (funnel.render, "Funnel", "funnel"),
     (attribution.render, "Attribution", "attribution"),
     (engagement.render, "Engagement", "engagement"),
@@ -32,7 +33,14 @@ def main() -> None:
             for index, (render, title, path) in enumerate(PAGES)
         ]
     )
-    navigation.run()
+    try:
+        navigation.run()
+    except WarehouseError as error:
+        reason = str(error).splitlines()[0]
+        st.error(
+            f"The lake cannot answer this page yet ({reason}). Fill it with `make demo`, or "
+            "wait for the first lake refresh under `make dev`."
+        )
 
 
 main()

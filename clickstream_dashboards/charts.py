@@ -37,11 +37,11 @@ def bars(
     y_title: str,
     color: str | None = None,
     x_format: str = ",.0f",
-    sort: str = "-x",
+    sort: str | None = "-x",
 ) -> alt.Chart:
     encoding = {
         "x": alt.X(x, title=x_title, axis=alt.Axis(format=x_format)),
-        "y": alt.Y(y, title=y_title, sort=sort),
+        "y": alt.Y(y, title=y_title, sort=sort, axis=alt.Axis(labelLimit=240)),
         "tooltip": list(frame.columns),
     }
     if color is not None:

@@ -70,7 +70,7 @@ def money(value: float | int | None) -> str:
 
 
 def percent(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
 
 
 def change(current: float, previous: float) -> str | None:

@@ -52,6 +52,8 @@ def streamlit_command(host: str, port: int) -> list[str]:
 
 def ensure_port_free(host: str, port: int) -> None:
     with socket.socket() as probe:
+        # as the server binds: a closed connection still in TIME_WAIT does not hold the port
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

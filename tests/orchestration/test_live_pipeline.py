@@ -5,6 +5,7 @@ blocks only its own gold, and is rebuilt by the automation once the bad data is 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class DevStack:
     environment: dict[str, str]
     process: subprocess.Popen[str]
     ui: int
+    dashboards: int
 
     def catalog(self) -> Catalog:
         return open_catalog(self.settings)
@@ -103,6 +105,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "CLICKSTREAM_INGEST__PORT": str(settings.ingest.port),
         "CLICKSTREAM_ORCHESTRATION__LAKE_REFRESH_CRON": "* * * * *",
         "CLICKSTREAM_ORCHESTRATION__SENSOR_INTERVAL_SECONDS": "5",
+        "CLICKSTREAM_DASHBOARDS_PORT": str(free_port()),
     }
     ui = free_port()
     log = (home.parent / "dev.log").open("w")
@@ -114,12 +117,15 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = DevStack(settings, environment, process, ui)
+    stack = DevStack(
+        settings, environment, process, ui, int(environment["CLICKSTREAM_DASHBOARDS_PORT"])
+    )
     try:
         deadline = time.monotonic() + 180
         while not (
             _answers(f"{settings.ingest_url}/healthz")
             and _answers(f"http://127.0.0.1:{ui}/server_info")
+            and _answers(f"http://127.0.0.1:{stack.dashboards}/_stcore/health")
         ):
             assert process.poll() is None, (home.parent / "dev.log").read_text()
             assert time.monotonic() < deadline, "the dev stack did not come up"
@@ -198,3 +204,40 @@ def test_http_traffic_reaches_gold_by_automation_and_a_bad_day_blocks_only_itsel
     assert pc.min(funnel["payout_cents"]).as_py() >= 0
     assert dev.rows_on("mart.fact_funnel", bad_day) == dev.rows_on("lake.silver_sessions", bad_day)
     assert dev.runs("lake_refresh", bad_day.isoformat(), dg.DagsterRunStatus.SUCCESS) >= 1
+    _dashboards_show_the_lake(dev)
+
+
+def _dashboards_show_the_lake(dev: DevStack) -> None:
+    """The dashboards `make dev` serves show what the automation built: the overview's
+    sessions are the human sessions of fact_funnel, and the data-health page lists the checks
+    the daemon's runs recorded."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.dashboard_bench import open_page
+    from lakehouse.query import query
+
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "the dashboards' check needs Debian's chromium"
+    truth = query(
+        dev.settings,
+        "select count(*) as sessions from mart.fact_funnel where not is_bot",
+    ).to_pylist()[0]
+    checks = query(
+        dev.settings, "select count(distinct check_name) as checks from lake.check_results"
+    ).to_pylist()[0]
+    url = f"http://127.0.0.1:{dev.dashboards}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            overview, _ = open_page(browser, url, "Overview")
+            sessions = overview.locator('[data-testid="stMetric"]', has_text="Sessions").locator(
+                '[data-testid="stMetricValue"]'
+            )
+            assert int(sessions.inner_text().replace(",", "")) == truth["sessions"] > 0
+            health, _ = open_page(browser, f"{url}/data-health", "Data health")
+            shown = health.locator('[data-testid="stMetric"]', has_text="Checks").locator(
+                '[data-testid="stMetricValue"]'
+            )
+            assert int(shown.first.inner_text().replace(",", "")) >= checks["checks"] > 0
+        finally:
+            browser.close()

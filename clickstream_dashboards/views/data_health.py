@@ -11,6 +11,15 @@ from clickstream_dashboards import charts
 from clickstream_dashboards.context import cached, count, filters, note_ignored, percent
 from lakehouse.warehouse import WarehouseError
 
+CHECK_COLUMNS = {
+    "asset_key": "Asset",
+    "check_name": "Check",
+    "result": "Result",
+    "severity": "Severity",
+    "evaluated_at": "Evaluated (UTC)",
+    "detail": "Detail",
+}
+
 
 def _age(committed: datetime | None, now: datetime) -> str:
     if committed is None or pd.isna(committed):
@@ -37,17 +46,46 @@ def render() -> None:
     if checks.empty:
         st.info("No check has run yet: checks are recorded after each Dagster run.")
     else:
-        failing = int((~checks["passed"]).sum())
+        failing = checks[~checks["passed"]]
         cells = st.columns(2)
         cells[0].metric("Checks", count(len(checks)))
-        cells[1].metric("Failing now", count(failing))
-        checks["result"] = checks["passed"].map({True: "passed", False: "FAILED"})
+        cells[1].metric("Failing now", count(len(failing)))
+        if not failing.empty:
+            st.warning(f"{len(failing)} check(s) failing at their latest evaluation.")
+            st.table(
+                failing[["asset_key", "check_name", "severity", "evaluated_at", "detail"]].rename(
+                    columns=CHECK_COLUMNS
+                ),
+                hide_index=True,
+            )
+        per_asset = (
+            checks.assign(failed=~checks["passed"])
+            .groupby("asset_key", as_index=False)
+            .agg(
+                checks=("check_name", "count"),
+                failed=("failed", "sum"),
+                latest=("evaluated_at", "max"),
+            )
+        )
         st.table(
-            checks[["asset_key", "check_name", "result", "severity", "evaluated_at"]].rename(
-                columns=str.capitalize
+            per_asset.rename(
+                columns={
+                    "asset_key": "Asset",
+                    "checks": "Checks",
+                    "failed": "Failing",
+                    "latest": "Latest run (UTC)",
+                }
             ),
             hide_index=True,
         )
+        with st.expander("Every check's latest result"):
+            shown = checks.assign(result=checks["passed"].map({True: "passed", False: "FAILED"}))
+            st.dataframe(
+                shown[["asset_key", "check_name", "result", "severity", "evaluated_at"]].rename(
+                    columns=CHECK_COLUMNS
+                ),
+                hide_index=True,
+            )
 
     st.subheader("Freshness: latest commit per table")
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -49,7 +49,7 @@ def render() -> None:
             "bounce_rate:Q",
             "Bounce rate per day",
             x_title="Event date (UTC)",
-            y_title="Share of sessions with one pageview",
+            y_title="Share of sessions not engaged",
             y_format=".0%",
         ),
         width="stretch",

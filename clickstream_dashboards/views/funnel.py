@@ -62,7 +62,7 @@ def render() -> None:
         {
             "Step": [STEP_NAMES[step] for step in steps],
             "Sessions": [count(value) for value in steps.values()],
-            "Of previous step": ["-"]
+            "Of previous step": [""]
             + [
                 percent(after / before if before else None)
                 for before, after in zip(
@@ -85,7 +85,7 @@ def render() -> None:
             "Sessions reaching each step",
             x_title="Sessions",
             y_title="Step",
-            sort="none",
+            sort=None,
         ),
         width="stretch",
     )
@@ -93,5 +93,5 @@ def render() -> None:
         frame = cached("funnel_by", active, dimension).to_pandas()
         if dimension == "ab_variant":
             _ab_readout(frame)
-        st.subheader(f"Step rates by {label.lower()} (share of the segment's sessions)")
+        st.subheader(f"Step rates by {label} (share of the segment's sessions)")
         st.table(_rates(frame.head(12)), hide_index=True)
