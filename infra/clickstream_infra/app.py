@@ -117,7 +117,9 @@ def build(
         **common,
     )
     observability = ObservabilityStack(app, stack_id("observability"), ingest=ingest, **common)
-    dashboards = DashboardsStack(app, stack_id("dashboards"), lake=lake, **common)
+    dashboards = DashboardsStack(
+        app, stack_id("dashboards"), lake=lake, warehouse=warehouse, **common
+    )
     Tags.of(app).add("project", settings.project)
     Tags.of(app).add("stage", settings.stage)
     return Deployment(

@@ -22,6 +22,7 @@ from clickstream_infra.stacks.dashboards import (
     GLUE_READ_ACTIONS,
     HEALTH_CHECK_COMMAND,
     HEALTH_PATH,
+    INTERFACE_ENDPOINTS,
     PORT,
     WRITABLE_PATH,
     DashboardsStack,
@@ -29,6 +30,8 @@ from clickstream_infra.stacks.dashboards import (
 )
 from clickstream_infra.stacks.ingest import REPO_ROOT
 from clickstream_infra.stacks.lake import LakeStack
+from clickstream_infra.stacks.streaming import StreamingStack
+from clickstream_infra.stacks.warehouse import WarehouseStack
 from streaming.contracts.settings import Settings
 
 
@@ -67,6 +70,15 @@ def _arn_text(value: Any) -> str:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _dashboards_stack(app: Any, settings: Settings, config: DeploymentConfig) -> DashboardsStack:
+    env = Environment(account=settings.account_id, region=settings.region)
+    common: dict[str, Any] = {"settings": settings, "config": config, "env": env}
+    lake = LakeStack(app, "lake", **common)
+    streaming = StreamingStack(app, "streaming", lake=lake, **common)
+    warehouse = WarehouseStack(app, "warehouse", streaming=streaming, **common)
+    return DashboardsStack(app, "dashboards", lake=lake, warehouse=warehouse, **common)
 
 
 def test_the_image_runs_the_app_on_its_port_as_a_user_with_a_health_check() -> None:
@@ -130,6 +142,8 @@ def test_the_container_resolves_the_deployed_names(
     assert resolved.glue_databases == settings.glue_databases
     for purpose in ("silver", "gold", "athena-results"):
         assert resolved.bucket_name(purpose) == settings.bucket_name(purpose)
+    assert resolved.redshift_workgroup_name == settings.redshift_workgroup
+    assert resolved.redshift_database == names.redshift_database_name(settings)
 
 
 def test_the_service_is_private_behind_an_internal_load_balancer(
@@ -233,14 +247,20 @@ def test_the_task_role_only_queries_the_marts_through_the_workgroup(
     def bucket(logical: str) -> str:
         (export,) = [
             name
-            for name in _lake_exports(templates)
+            for name in _exports(templates, "lake")
             if name.startswith(f"ExportsOutputFnGetAtt{logical}") and "Arn" in name
         ]
         return f"<clickstream-test-lake:{export}>"
 
     silver, gold, results = bucket("Silver"), bucket("Gold"), bucket("AthenaResults")
+    bronze, quarantine = bucket("Bronze"), bucket("Quarantine")
+    (workgroup_export,) = [
+        name
+        for name in _exports(templates, "warehouse")
+        if name.startswith("ExportsOutputFnGetAttWorkgroup")
+    ]
     (key_export,) = [
-        name for name in _lake_exports(templates) if name.startswith("ExportsOutputFnGetAttKey")
+        name for name in _exports(templates, "lake") if name.startswith("ExportsOutputFnGetAttKey")
     ]
     assert granted == {
         "QueryInWorkgroup": (
@@ -264,6 +284,21 @@ def test_the_task_role_only_queries_the_marts_through_the_workgroup(
         ),
         "ListLakeTables": ({"s3:ListBucket"}, sorted([gold, silver]), None),
         "ReadLakeTables": ({"s3:GetObject"}, sorted([f"{gold}/*", f"{silver}/*"]), None),
+        "ListLandingTables": (
+            {"s3:ListBucket"},
+            sorted([bronze, quarantine]),
+            {"StringLike": {"s3:prefix": ["iceberg/lake/*"]}},
+        ),
+        "ReadQuarantineTable": (
+            {"s3:GetObject"},
+            [f"{quarantine}/iceberg/lake/quarantine_events/*"],
+            None,
+        ),
+        "ReadBronzeTableSnapshots": (
+            {"s3:GetObject"},
+            [f"{bronze}/iceberg/lake/*/metadata/*"],
+            None,
+        ),
         "LocateQueryResults": ({"s3:ListBucket", "s3:GetBucketLocation"}, [results], None),
         "WriteQueryResults": ({"s3:PutObject", "s3:GetObject"}, [f"{results}/results/*"], None),
         "UseLakeKeyThroughS3AndGlue": (
@@ -277,6 +312,16 @@ def test_the_task_role_only_queries_the_marts_through_the_workgroup(
                     ]
                 }
             },
+        ),
+        "QueryRealTimeMarts": (
+            {"redshift-data:ExecuteStatement", "redshift-serverless:GetCredentials"},
+            [f"<clickstream-test-warehouse:{workgroup_export}>"],
+            None,
+        ),
+        "FollowOwnStatements": (
+            {"redshift-data:DescribeStatement", "redshift-data:GetStatementResult"},
+            ["*"],
+            {"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
         ),
     }
     assert ATHENA_QUERY_ACTIONS == (
@@ -294,12 +339,43 @@ def test_the_task_role_only_queries_the_marts_through_the_workgroup(
     assert "Policies" not in role["Properties"]
 
 
-def _lake_exports(templates: dict[str, Template]) -> list[str]:
+def _exports(templates: dict[str, Template], purpose: str) -> list[str]:
     return [
         output["Export"]["Name"].split(":", 1)[1]
-        for output in templates["lake"].to_json().get("Outputs", {}).values()
+        for output in templates[purpose].to_json().get("Outputs", {}).values()
         if "Export" in output
     ]
+
+
+def test_every_aws_api_the_tasks_call_has_an_endpoint_only_they_reach(
+    templates: dict[str, Template], settings: Settings
+) -> None:
+    template = templates["dashboards"]
+    endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
+    interface = [
+        resource["Properties"]
+        for resource in endpoints.values()
+        if resource["Properties"].get("VpcEndpointType") == "Interface"
+    ]
+    region = settings.region
+    assert sorted(endpoint["ServiceName"] for endpoint in interface) == sorted(
+        f"com.amazonaws.{region}.{service}"
+        for service in ("ecr.api", "ecr.dkr", "logs", "athena", "glue", "redshift-data")
+    )
+    assert len(INTERFACE_ENDPOINTS) == len(interface)
+    (endpoint_group,) = {json.dumps(endpoint["SecurityGroupIds"]) for endpoint in interface}
+    (group_id,) = json.loads(endpoint_group)
+    group = template.to_json()["Resources"][group_id["Fn::GetAtt"][0]]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    (ingress,) = [
+        rule["Properties"]
+        for rule in template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == group_id
+    ]
+    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
+    assert ingress["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("ServiceSecurityGroup")
+    for endpoint in interface:
+        assert endpoint["PrivateDnsEnabled"] is True
 
 
 def test_logs_are_encrypted_and_kept_a_year(
@@ -322,10 +398,7 @@ def test_with_a_certificate_the_load_balancer_serves_https_and_redirects_http(
     config = DeploymentConfig(
         dashboards_certificate_arn=certificate, dashboards_client_cidr="10.0.0.0/8"
     )
-    app = new_app(outdir=str(tmp_path))
-    env = Environment(account=settings.account_id, region=settings.region)
-    lake = LakeStack(app, "lake", settings=settings, config=config, env=env)
-    stack = DashboardsStack(app, "dashboards", settings=settings, config=config, lake=lake, env=env)
+    stack = _dashboards_stack(new_app(outdir=str(tmp_path)), settings, config)
     template = Template.from_stack(stack)
     listeners = {
         properties["Port"]: properties
@@ -364,9 +437,5 @@ def test_the_longest_prefix_the_settings_accept_still_synthesises(tmp_path: Path
         aws_region=TEST_REGION,
     )
     assert len(settings.bucket_name("athena-results")) == 63
-    app = new_app(outdir=str(tmp_path))
-    env = Environment(account=settings.account_id, region=settings.region)
-    config = DeploymentConfig()
-    lake = LakeStack(app, "lake", settings=settings, config=config, env=env)
-    stack = DashboardsStack(app, "dashboards", settings=settings, config=config, lake=lake, env=env)
+    stack = _dashboards_stack(new_app(outdir=str(tmp_path)), settings, DeploymentConfig())
     Template.from_stack(stack).resource_count_is("AWS::ECS::Service", 1)

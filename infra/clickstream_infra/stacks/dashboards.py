@@ -1,8 +1,9 @@
-"""Dashboards: the analyst app on Fargate, behind an internal load balancer, reading through Athena.
+"""Dashboards: the analyst app on Fargate, behind an internal load balancer.
 
 The image is the repository's own package (``infra/dashboards/Dockerfile``), started with
-``CLICKSTREAM_ENV=aws``: the same pages and queries as locally, against the workgroup and the
-Glue databases. The VPC has no route to the internet; AWS APIs are reached through endpoints.
+``CLICKSTREAM_ENV=aws``: the same pages and queries as locally, against the Athena workgroup and
+the Glue databases, and the real-time marts through the Redshift Data API. The VPC has no route
+to the internet; AWS APIs are reached through endpoints.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from clickstream_infra.stacks.common import (
 )
 from clickstream_infra.stacks.ingest import REPO_ROOT
 from clickstream_infra.stacks.lake import ATHENA_RESULTS_PREFIX, LakeStack
+from clickstream_infra.stacks.warehouse import WarehouseStack
 from streaming.contracts.settings import Settings
 
 DOCKERFILE = "infra/dashboards/Dockerfile"
@@ -60,19 +62,37 @@ GLUE_READ_ACTIONS = (
 )
 TABLE_READ_ACTIONS = ("s3:GetObject",)
 TABLE_LIST_ACTIONS = ("s3:ListBucket",)
+# Iceberg tables outside silver and gold (lakehouse.catalog.table_location): the data-health page
+# reads lake.quarantine_events, and the freshness of every table from its snapshots (metadata).
+ICEBERG_PREFIX = "iceberg"
+QUARANTINE_TABLE = "quarantine_events"
+REDSHIFT_QUERY_ACTIONS = (
+    "redshift-data:ExecuteStatement",
+    "redshift-serverless:GetCredentials",
+)
+# Statement-level calls take no resource ARN: scoped to the caller's own statements.
+REDSHIFT_OWN_STATEMENT_ACTIONS = (
+    "redshift-data:DescribeStatement",
+    "redshift-data:GetStatementResult",
+)
+STATEMENT_OWNER_CONDITION = {
+    "StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}
+}
 RESULTS_OBJECT_ACTIONS = ("s3:PutObject", "s3:GetObject")
 RESULTS_BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation")
 LAKE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # Glue reads the encrypted catalog, S3 the encrypted objects, on the caller's behalf.
 LAKE_KEY_SERVICES = ("s3", "glue")
 
-# Image pull (ECR API, image layers from S3), container logs, the query path.
+# Image pull (ECR API, image layers from S3), container logs, the query paths (the Data API is
+# regional: Redshift reaches its workgroup, the tasks only the API).
 INTERFACE_ENDPOINTS = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
     "Athena": ec2.InterfaceVpcEndpointAwsService.ATHENA,
     "Glue": ec2.InterfaceVpcEndpointAwsService.GLUE,
+    "RedshiftData": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_DATA,
 }
 
 
@@ -89,6 +109,7 @@ class DashboardsStack(Stack):
         settings: Settings,
         config: DeploymentConfig,
         lake: LakeStack,
+        warehouse: WarehouseStack,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -120,7 +141,7 @@ class DashboardsStack(Stack):
             "AWS APIs over TLS: the subnets route only to the VPC endpoints",
         )
         self._interface_endpoints()
-        self.task_role = self._task_role(lake)
+        self.task_role = self._task_role(lake, warehouse)
         self.task_definition = self._task_definition()
         self.load_balancer = self._load_balancer(lake)
         self.service = self._service()
@@ -200,17 +221,22 @@ class DashboardsStack(Stack):
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
 
-    def _task_role(self, lake: LakeStack) -> iam.Role:
-        """Query the marts through the workgroup: nothing else, nowhere else."""
+    def _task_role(self, lake: LakeStack, warehouse: WarehouseStack) -> iam.Role:
+        """Query the marts through the workgroups: nothing else, nowhere else."""
         role = iam.Role(
             self,
             "TaskRole",
             role_name=f"{self.name}-task",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="Analyst dashboards: query the lake and mart databases through Athena",
+            description=(
+                "Analyst dashboards: query the lake and mart databases through Athena, "
+                "the real-time marts through the Redshift Data API"
+            ),
         )
         databases = self.settings.glue_databases
         tables = [lake.buckets["silver"], lake.buckets["gold"]]
+        landing_tables = [lake.buckets["bronze"], lake.buckets["quarantine"]]
+        landing_prefix = f"{ICEBERG_PREFIX}/{self.settings.lake_namespace}/"
         results = lake.buckets["athena-results"]
         policy = iam.ManagedPolicy(
             self,
@@ -242,6 +268,28 @@ class DashboardsStack(Stack):
                     resources=[bucket.arn_for_objects("*") for bucket in tables],
                 ),
                 iam.PolicyStatement(
+                    sid="ListLandingTables",
+                    actions=list(TABLE_LIST_ACTIONS),
+                    resources=[bucket.bucket_arn for bucket in landing_tables],
+                    conditions={"StringLike": {"s3:prefix": [f"{landing_prefix}*"]}},
+                ),
+                iam.PolicyStatement(
+                    sid="ReadQuarantineTable",
+                    actions=list(TABLE_READ_ACTIONS),
+                    resources=[
+                        lake.buckets["quarantine"].arn_for_objects(
+                            f"{landing_prefix}{QUARANTINE_TABLE}/*"
+                        )
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadBronzeTableSnapshots",
+                    actions=list(TABLE_READ_ACTIONS),
+                    resources=[
+                        lake.buckets["bronze"].arn_for_objects(f"{landing_prefix}*/metadata/*")
+                    ],
+                ),
+                iam.PolicyStatement(
                     sid="LocateQueryResults",
                     actions=list(RESULTS_BUCKET_ACTIONS),
                     resources=[results.bucket_arn],
@@ -263,6 +311,17 @@ class DashboardsStack(Stack):
                             ]
                         }
                     },
+                ),
+                iam.PolicyStatement(
+                    sid="QueryRealTimeMarts",
+                    actions=list(REDSHIFT_QUERY_ACTIONS),
+                    resources=[warehouse.workgroup.attr_workgroup_workgroup_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="FollowOwnStatements",
+                    actions=list(REDSHIFT_OWN_STATEMENT_ACTIONS),
+                    resources=["*"],
+                    conditions=STATEMENT_OWNER_CONDITION,
                 ),
             ],
         )
