@@ -6,6 +6,11 @@ import altair as alt
 import pandas as pd
 
 
+def measures(frame: pd.DataFrame, x: str, columns: dict[str, str], value: str) -> pd.DataFrame:
+    """``columns`` (name: label) stacked into one ``measure`` column, for a line per measure."""
+    return frame.rename(columns=columns).melt(x, list(columns.values()), "measure", value)
+
+
 def line(
     frame: pd.DataFrame,
     x: str,

@@ -69,6 +69,11 @@ def money(value: float | int | None) -> str:
     return f"${float(value or 0):,.2f}"
 
 
+def dollars(value: float | int | None) -> str:
+    """Whole dollars, for headline figures."""
+    return f"${float(value or 0):,.0f}"
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
 

@@ -94,8 +94,8 @@ select
     count(distinct user_id_hash) as users,
     count(*) as sessions,
     coalesce(sum(conversions), 0) as conversions,
-    coalesce(sum(revenue_cents), 0) / 100.0 as revenue,
-    coalesce(sum(payout_cents), 0) / 100.0 as payout
+    cast(coalesce(sum(revenue_cents), 0) as double) / 100 as revenue,
+    cast(coalesce(sum(payout_cents), 0) as double) / 100 as payout
 from {table}
 where {where}
 """
@@ -114,8 +114,8 @@ def daily_trend(warehouse: Warehouse, filters: Filters) -> pa.Table:
             count(distinct user_id_hash) as users,
             count(*) as sessions,
             sum(conversions) as conversions,
-            sum(revenue_cents) / 100.0 as revenue,
-            sum(payout_cents) / 100.0 as payout
+            cast(sum(revenue_cents) as double) / 100 as revenue,
+            cast(sum(payout_cents) as double) / 100 as payout
         from {FUNNEL}
         where {_funnel_where(filters)}
         group by event_dt
@@ -170,8 +170,8 @@ def attribution_by_channel(warehouse: Warehouse, filters: Filters) -> pa.Table:
         select
             attribution_model,
             channel,
-            sum(credited_conversions) as credited_conversions,
-            sum(revenue_credited_cents) / 100.0 as revenue_credited
+            cast(sum(credited_conversions) as double) as credited_conversions,
+            cast(sum(revenue_credited_cents) as double) / 100 as revenue_credited
         from {ATTRIBUTION}
         where {filters.where(channel="channel")}
         group by 1, 2
@@ -186,8 +186,8 @@ def attribution_by_campaign(warehouse: Warehouse, filters: Filters) -> pa.Table:
         select
             coalesce(campaign, '(none)') as campaign,
             attribution_model,
-            sum(credited_conversions) as credited_conversions,
-            sum(revenue_credited_cents) / 100.0 as revenue_credited
+            cast(sum(credited_conversions) as double) as credited_conversions,
+            cast(sum(revenue_credited_cents) as double) / 100 as revenue_credited
         from {ATTRIBUTION}
         where {filters.where(channel="channel")}
         group by 1, 2
@@ -207,8 +207,8 @@ def engagement_daily(warehouse: Warehouse, filters: Filters) -> pa.Table:
             sum(sessions) as sessions,
             sum(engaged_sessions) as engaged_sessions,
             sum(pageviews) as pageviews,
-            sum(bounce_rate * sessions) / nullif(sum(sessions), 0) as bounce_rate,
-            sum(session_seconds) / nullif(sum(sessions), 0) as avg_session_seconds
+            cast(sum(bounce_rate * sessions) as double) / nullif(sum(sessions), 0) as bounce_rate,
+            cast(sum(session_seconds) as double) / nullif(sum(sessions), 0) as avg_session_seconds
         from {ENGAGEMENT}
         where {filters.where(country="geo_country", variant="ab_variant", channel="channel_group")}
             and device_class <> 'bot'
@@ -255,7 +255,7 @@ def retention(warehouse: Warehouse, filters: Filters) -> pa.Table:
 def realtime_minutes(warehouse: Warehouse) -> pa.Table:
     return warehouse.query(
         "select minute_ts, events, page_views, chart_interactions, affiliate_clicks, "
-        "payout_cents / 100.0 as payout, sessions, users "
+        "cast(payout_cents as double) / 100 as payout, sessions, users "
         "from rt.last_hour_per_minute order by minute_ts",
         source="rt",
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 
 from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from streaming.contracts.settings import BucketPurpose, Settings
 
@@ -37,6 +40,35 @@ def open_catalog(settings: Settings) -> Catalog:
         with contextlib.suppress(NamespaceAlreadyExistsError):
             catalog.create_namespace(namespace)
     return catalog
+
+
+def metadata_locations(catalog: Catalog) -> dict[tuple[str, str], str]:
+    """``(namespace, table)`` to the current metadata file of every table of the catalog.
+
+    The SQL catalog answers in one query of its table list (the JDBC catalog layout, which
+    pyiceberg and the Java implementation share): loading each table would read and parse
+    every metadata file just to learn where it is.
+    """
+    if isinstance(catalog, SqlCatalog):
+        query = select(
+            IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location
+        ).where(
+            IcebergTables.catalog_name == catalog.name,
+            or_(IcebergTables.iceberg_type == "TABLE", IcebergTables.iceberg_type.is_(None)),
+        )
+        with Session(catalog.engine) as session:
+            return {
+                (namespace, table): location
+                for namespace, table, location in session.execute(query)
+                if location
+            }
+    return {
+        (".".join(identifier[:-1]), identifier[-1]): catalog.load_table(
+            identifier
+        ).metadata_location
+        for namespace in catalog.list_namespaces()
+        for identifier in catalog.list_tables(namespace)
+    }
 
 
 def table_location(settings: Settings, namespace: str, table: str) -> str | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 from pyiceberg.catalog import Catalog
 
+from lakehouse.catalog import metadata_locations
 from streaming.contracts.settings import Settings
 
 EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg's manifests are Avro
@@ -40,18 +41,24 @@ def scan_sql(metadata_location: str) -> str:
     return f"select * from iceberg_scan('{metadata_location}')"
 
 
+def attach_views(
+    conn: duckdb.DuckDBPyConnection, locations: dict[tuple[str, str], str]
+) -> list[str]:
+    """Create or replace a ``<namespace>.<table>`` view over each metadata file; their names."""
+    attached = []
+    schemas: set[str] = set()
+    for (schema, table), location in sorted(locations.items()):
+        if schema not in schemas:
+            conn.execute(f'create schema if not exists "{schema}"')
+            schemas.add(schema)
+        conn.execute(f'create or replace view "{schema}"."{table}" as {scan_sql(location)}')
+        attached.append(f"{schema}.{table}")
+    return attached
+
+
 def attach_catalog_views(conn: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[str]:
     """Create or replace ``<namespace>.<table>`` views for every table; returns their names."""
-    attached = []
-    for namespace in catalog.list_namespaces():
-        schema = ".".join(namespace)
-        conn.execute(f'create schema if not exists "{schema}"')
-        for identifier in catalog.list_tables(namespace):
-            table = catalog.load_table(identifier)
-            name = f'"{schema}"."{identifier[-1]}"'
-            conn.execute(f"create or replace view {name} as {scan_sql(table.metadata_location)}")
-            attached.append(f"{schema}.{identifier[-1]}")
-    return attached
+    return attach_views(conn, metadata_locations(catalog))
 
 
 def connect(

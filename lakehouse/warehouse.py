@@ -78,9 +78,9 @@ def open_warehouse(settings: Settings) -> Warehouse:
 class LocalWarehouse:
     """DuckDB with every Iceberg table as a view; views follow new commits within ``refresh``.
 
-    Attaching reads each table's metadata, so it happens at most once per ``refresh_seconds``;
-    the real-time snapshot is attached anew for every ``rt`` query (it moves every half second).
-    One connection is shared by the callers' threads, so queries run one at a time.
+    Views are re-pointed at the tables' current metadata files at most once per
+    ``refresh_seconds``; the real-time snapshot is attached anew for every ``rt`` query (it
+    moves every half second). One connection serves the callers' threads, one query at a time.
     """
 
     def __init__(self, settings: Settings, refresh_seconds: float = 10.0) -> None:
@@ -92,31 +92,17 @@ class LocalWarehouse:
         self._conn = connect(settings)
         self._refresh_seconds = refresh_seconds
         self._attached_at = float("-inf")
-        self._commits: dict[str, datetime] = {}
+        self._locations: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def _attach_if_stale(self) -> None:
-        from lakehouse.engine import scan_sql
+        from lakehouse.catalog import metadata_locations
+        from lakehouse.engine import attach_views
 
         if time.monotonic() - self._attached_at < self._refresh_seconds:
             return
-        commits: dict[str, datetime] = {}
-        for namespace in self._catalog.list_namespaces():
-            schema = ".".join(namespace)
-            self._conn.execute(f'create schema if not exists "{schema}"')
-            for identifier in self._catalog.list_tables(namespace):
-                table = self._catalog.load_table(identifier)
-                name = f"{schema}.{identifier[-1]}"
-                view = f'"{schema}"."{identifier[-1]}"'
-                self._conn.execute(
-                    f"create or replace view {view} as {scan_sql(table.metadata_location)}"
-                )
-                snapshot = table.current_snapshot()
-                if snapshot is not None:
-                    commits[name] = datetime.fromtimestamp(
-                        snapshot.timestamp_ms / 1000, UTC
-                    ).replace(tzinfo=None)
-        self._commits = commits
+        self._locations = metadata_locations(self._catalog)
+        attach_views(self._conn, self._locations)
         self._attached_at = time.monotonic()
 
     def query(self, sql: str, source: Source = "lake") -> pa.Table:
@@ -144,9 +130,17 @@ class LocalWarehouse:
     def freshness(self) -> pa.Table:
         with self._lock:
             self._attach_if_stale()
-            names = sorted(self._commits)
-            return pa.table(
-                [names, [self._commits[name] for name in names]], schema=FRESHNESS_SCHEMA
+            if not self._locations:
+                return FRESHNESS_SCHEMA.empty_table()
+            latest = " union all ".join(
+                f"select {literal(f'{schema}.{table}')} as table_name, "
+                f"max(timestamp_ms) as committed_at from iceberg_snapshots({literal(location)})"
+                for (schema, table), location in sorted(self._locations.items())
+            )
+            return (
+                self._conn.execute(latest + " order by table_name")
+                .to_arrow_table()
+                .cast(FRESHNESS_SCHEMA)
             )
 
     def close(self) -> None:

@@ -145,9 +145,22 @@ def compiled_models(manifest_path: Path) -> list[CompiledModel]:
 
 
 def source_tables(manifest_path: Path) -> list[tuple[str, str]]:
-    """The ``(schema, table)`` of every dbt source: the tables loaders fill, not dbt."""
-    sources = json.loads(manifest_path.read_text())["sources"].values()
-    return sorted({(source["schema"], source["identifier"]) for source in sources})
+    """The ``(schema, table)`` of every dbt source a model reads: the tables loaders fill, not
+    dbt (sources declared only for the dashboards' exposures are left out)."""
+    manifest = json.loads(manifest_path.read_text())
+    read = {
+        parent
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for parent in node["depends_on"]["nodes"]
+    }
+    return sorted(
+        {
+            (source["schema"], source["identifier"])
+            for unique_id, source in manifest["sources"].items()
+            if unique_id in read
+        }
+    )
 
 
 def _materialised_upstream(

@@ -20,7 +20,12 @@ def render() -> None:
     left, right = st.columns(2)
     left.altair_chart(
         charts.line(
-            daily.melt("day", ["sessions", "engaged_sessions"], "measure", "count"),
+            charts.measures(
+                daily,
+                "day",
+                {"sessions": "Sessions", "engaged_sessions": "Engaged sessions"},
+                "count",
+            ),
             "day:T",
             "count:Q",
             "Sessions and engaged sessions per day",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from clickstream_dashboards import charts
-from clickstream_dashboards.context import cached, change, count, filters, money
+from clickstream_dashboards.context import cached, change, count, dollars, filters
 
 METRICS = (
     ("users", "Users", count),
     ("sessions", "Sessions", count),
     ("conversions", "Conversions", count),
-    ("revenue", "Revenue (USD)", money),
-    ("payout", "Affiliate payout (USD)", money),
+    ("revenue", "Revenue (USD)", dollars),
+    ("payout", "Affiliate payout (USD)", dollars),
 )
 
 
@@ -35,7 +35,7 @@ def render() -> None:
     left, right = st.columns(2)
     left.altair_chart(
         charts.line(
-            trend.melt("day", ["users", "sessions"], "measure", "count"),
+            charts.measures(trend, "day", {"users": "Users", "sessions": "Sessions"}, "count"),
             "day:T",
             "count:Q",
             "Users and sessions per day",
@@ -47,7 +47,9 @@ def render() -> None:
     )
     right.altair_chart(
         charts.line(
-            trend.melt("day", ["revenue", "payout"], "measure", "usd"),
+            charts.measures(
+                trend, "day", {"revenue": "Revenue", "payout": "Affiliate payout"}, "usd"
+            ),
             "day:T",
             "usd:Q",
             "Revenue and affiliate payout per day",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from clickstream_dashboards import charts, queries
-from clickstream_dashboards.context import count, money, warehouse
+from clickstream_dashboards.context import count, dollars, warehouse
 from lakehouse.warehouse import WarehouseError
 
 REFRESH_SECONDS = 5
@@ -31,14 +31,21 @@ def _live() -> None:
     cells[1].metric("Active users, last 60 min", count(last_hour.get("active_users")))
     cells[2].metric("Events, last 60 min", count(last_hour.get("events")))
     cells[3].metric("Affiliate clicks, last 60 min", count(minutes["affiliate_clicks"].sum()))
-    cells[4].metric("Payout, last 60 min (USD)", money(minutes["payout"].sum()))
+    cells[4].metric("Payout, last 60 min (USD)", dollars(minutes["payout"].sum()))
     if minutes.empty:
         st.info("No events in the last 60 minutes.")
         return
     st.altair_chart(
         charts.line(
-            minutes.melt(
-                "minute_ts", ["events", "page_views", "affiliate_clicks"], "measure", "count"
+            charts.measures(
+                minutes,
+                "minute_ts",
+                {
+                    "events": "All events",
+                    "page_views": "Pageviews",
+                    "affiliate_clicks": "Affiliate clicks",
+                },
+                "count",
             ),
             "minute_ts:T",
             "count:Q",

@@ -172,8 +172,8 @@ def test_overview_shows_the_period_totals(
     assert _number(shown["Users"]) == truth["users"]
     assert _number(shown["Sessions"]) == truth["sessions"]
     assert _number(shown["Conversions"]) == truth["conversions"]
-    assert round(_number(shown["Revenue (USD)"]) * 100) == truth["revenue_cents"]
-    assert round(_number(shown["Affiliate payout (USD)"]) * 100) == truth["payout_cents"]
+    assert _number(shown["Revenue (USD)"]) == round(truth["revenue_cents"] / 100)
+    assert _number(shown["Affiliate payout (USD)"]) == round(truth["payout_cents"] / 100)
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 3
     page.close()
 
@@ -259,6 +259,7 @@ def test_realtime_shows_the_last_hour_and_refreshes(
     assert _number(shown["Events, last 60 min"]) == truth["events"] == 30
     assert _number(shown["Active users, last 60 min"]) == truth["active_users"]
     assert _number(shown["Affiliate clicks, last 60 min"]) == 6
+    assert _number(shown["Payout, last 60 min (USD)"]) == round(6 * 1.25)
     stamp = page.get_by_text(re.compile(r"^Updated \d\d:\d\d:\d\d UTC"))
     first = stamp.inner_text()
     page.wait_for_function(
