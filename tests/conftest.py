@@ -43,6 +43,24 @@ def _settings_read_afresh() -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@contextmanager
+def home_environment(home: Path) -> Iterator[None]:
+    """``CLICKSTREAM_HOME`` and ``DAGSTER_HOME`` under ``home`` inside the block (Dagster finds
+    its instance through the environment); restored after."""
+    saved = {name: os.environ.get(name) for name in ("CLICKSTREAM_HOME", "DAGSTER_HOME")}
+    os.environ["CLICKSTREAM_HOME"] = str(home)
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

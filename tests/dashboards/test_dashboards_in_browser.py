@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from conftest import free_port
+from conftest import free_port, home_environment
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench.dashboard_bench import open_page, serving
@@ -46,33 +46,25 @@ HUMAN_SESSIONS = "from mart.fact_funnel where not is_bot"
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Three days of dirty traffic through Dagster, plus a minute of real-time events."""
     home = tmp_path_factory.mktemp("dashboards")
-    saved = {name: os.environ.get(name) for name in ("CLICKSTREAM_HOME", "DAGSTER_HOME")}
-    os.environ["CLICKSTREAM_HOME"] = str(home)
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
-    (home / "dagster").mkdir()
-    settings = Settings(home=home)
-    config = TrafficConfig(
-        events=6000, seed=23, start=START, days=3, late_share=0.03, conversion_rate=0.06
-    )
-    write_landing(config, landing_store(settings), settings, workers=1)
-    instance = dg.DagsterInstance.get()
-    try:
-        outcomes = materialize_lake(
-            build_definitions(settings), instance, landed_hours(settings), days=DAYS
+    with home_environment(home):
+        settings = Settings(home=home)
+        config = TrafficConfig(
+            events=6000, seed=23, start=START, days=3, late_share=0.03, conversion_rate=0.06
         )
-        assert all(outcome.success for outcome in outcomes), [o.error for o in outcomes]
-        store = RealtimeStore(settings)
-        store.add([_live_event(number) for number in range(30)])
-        store.publish()
-        store.close()
-        yield settings
-    finally:
-        instance.dispose()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        write_landing(config, landing_store(settings), settings, workers=1)
+        instance = dg.DagsterInstance.get()
+        try:
+            outcomes = materialize_lake(
+                build_definitions(settings), instance, landed_hours(settings), days=DAYS
+            )
+            assert all(outcome.success for outcome in outcomes), [o.error for o in outcomes]
+            store = RealtimeStore(settings)
+            store.add([_live_event(number) for number in range(30)])
+            store.publish()
+            store.close()
+            yield settings
+        finally:
+            instance.dispose()
 
 
 def _live_event(number: int) -> dict[str, Any]:

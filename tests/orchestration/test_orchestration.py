@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 import pytest
+from conftest import home_environment
 
 from clickstream_cli.launch import materialize_lake, run_job
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS
@@ -244,34 +245,26 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, l
     """Two days of dirty traffic landed, then the whole lake materialised through Dagster:
     one bronze run over every landed hour, the segments, and one run over both event days."""
     home = tmp_path_factory.mktemp("orchestration")
-    saved = {name: os.environ.get(name) for name in ("CLICKSTREAM_HOME", "DAGSTER_HOME")}
-    os.environ["CLICKSTREAM_HOME"] = str(home)
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
-    (home / "dagster").mkdir()
-    settings = Settings(home=home)
-    config = TrafficConfig(
-        events=6000,
-        seed=11,
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        days=2,
-        late_share=0.03,
-        conversion_rate=0.05,
-    )
-    write_landing(config, landing_store(settings), settings, workers=1)
-    instance = dg.DagsterInstance.get()
-    lake_defs = build_definitions(settings)
-    try:
-        outcomes = materialize_lake(
-            lake_defs, instance, landed_hours(settings), days=("2026-11-01", "2026-11-02")
+    with home_environment(home):
+        settings = Settings(home=home)
+        config = TrafficConfig(
+            events=6000,
+            seed=11,
+            start=datetime(2026, 11, 1, tzinfo=UTC),
+            days=2,
+            late_share=0.03,
+            conversion_rate=0.05,
         )
-        yield settings, lake_defs, outcomes
-    finally:
-        instance.dispose()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        write_landing(config, landing_store(settings), settings, workers=1)
+        instance = dg.DagsterInstance.get()
+        lake_defs = build_definitions(settings)
+        try:
+            outcomes = materialize_lake(
+                lake_defs, instance, landed_hours(settings), days=("2026-11-01", "2026-11-02")
+            )
+            yield settings, lake_defs, outcomes
+        finally:
+            instance.dispose()
 
 
 def _contents(settings: Settings, identifier: str) -> tuple[int, str]:
