@@ -63,7 +63,6 @@ PAGES = [
     ("/home", 8, 8, 4, D1),
     ("/old", 100, 100, 100, D0 - timedelta(days=5)),
 ]
-NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _create(
@@ -183,10 +182,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             (D2, start + timedelta(days=1), _epoch_ms(start + timedelta(days=1)), "US", "B", False),
         ],
     )
-    store = RealtimeStore(settings)
-    store.add([_rt_event(f"e{n}", NOW - timedelta(minutes=n), f"u{n % 3}") for n in range(8)])
-    store.publish()
-    store.close()
     return settings
 
 
@@ -352,7 +347,20 @@ def test_data_health(warehouse: Recording) -> None:
     assert {row["table_name"] for row in fresh} >= {"mart.fact_funnel", "lake.check_results"}
 
 
-def test_realtime_marts(warehouse: Recording) -> None:
+def _publish_live_events(settings: Settings) -> None:
+    """Five events in the last minute and three half an hour ago, stamped now: the real-time
+    marts count back from the time they are read."""
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    moments = [now - timedelta(seconds=10 * n) for n in range(5)]
+    moments += [now - timedelta(minutes=30 + n) for n in range(3)]
+    store = RealtimeStore(settings)
+    store.add([_rt_event(f"e{n}", moment, f"u{n % 3}") for n, moment in enumerate(moments)])
+    store.publish()
+    store.close()
+
+
+def test_realtime_marts(lake: Settings, warehouse: Recording) -> None:
+    _publish_live_events(lake)
     active = {row["window_minutes"]: row for row in queries.realtime_active(warehouse).to_pylist()}
     assert active[5]["events"] == 5 and active[60]["events"] == 8
     assert active[60]["active_users"] == 3
@@ -364,6 +372,7 @@ def test_realtime_marts(warehouse: Recording) -> None:
 
 
 def test_every_query_parses_as_trino_and_duckdb(lake: Settings) -> None:
+    _publish_live_events(lake)
     recording = Recording(lake)
     try:
         queries.choices(recording)

@@ -38,7 +38,6 @@ ARTIFACTS = (
 )
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = ("2026-11-01", "2026-11-03")
-NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 HUMAN_SESSIONS = "from mart.fact_funnel where not is_bot"
 
 
@@ -59,7 +58,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             )
             assert all(outcome.success for outcome in outcomes), [o.error for o in outcomes]
             store = RealtimeStore(settings)
-            store.add([_live_event(number) for number in range(30)])
+            now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            store.add([_live_event(number, now) for number in range(30)])
             store.publish()
             store.close()
             yield settings
@@ -67,8 +67,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             instance.dispose()
 
 
-def _live_event(number: int) -> dict[str, Any]:
-    ts = NOW - timedelta(minutes=number % 20, seconds=number)
+def _live_event(number: int, now: datetime) -> dict[str, Any]:
+    """Within the last 20 minutes of ``now``: the page and the SQL read it minutes later."""
+    ts = now - timedelta(minutes=number % 20, seconds=number)
     return {
         "event_id": f"live-{number}",
         "event_type": "affiliate_click" if number % 5 == 0 else "page_view",
