@@ -74,7 +74,7 @@ def _with_stack(settings: Settings, dagster: list[str], port: int, dashboards: b
             f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops everything)",
             *([f"dashboards: {settings.dashboards_url}"] if dashboards else []),
             f"live traffic: clickstream generate --http {settings.ingest_url} --start now "
-            "--rate 20",
+            "--rate 20 --conversion-rate 0.05",
         ]
         typer.echo("\n".join(lines), err=True)
         code = _run_until_interrupted(dagster)

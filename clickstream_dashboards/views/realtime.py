@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -11,6 +12,12 @@ from clickstream_dashboards.context import count, dollars, warehouse
 from lakehouse.warehouse import WarehouseError
 
 REFRESH_SECONDS = 5
+
+
+def _path(url: str) -> str:
+    """The page's path: the site is the same on every row, and a full URL crowds the table."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "") or "/"
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -58,6 +65,7 @@ def _live() -> None:
     )
     left, right = st.columns(2)
     left.subheader("Top pages, last 60 minutes")
+    pages["page_url"] = pages["page_url"].map(_path)
     left.table(
         pages.rename(
             columns={
