@@ -21,7 +21,8 @@ def render() -> None:
     st.title("Overview")
     st.caption(
         f"Human traffic, {active.start:%d %b %Y} to {active.end:%d %b %Y} (UTC event dates), "
-        f"compared with the {active.days} days before. Source: mart.fact_funnel."
+        f"compared with the {active.days} day{'s' if active.days != 1 else ''} before. "
+        "Source: mart.fact_funnel."
     )
     current = cached("kpis", active)
     previous = cached("kpis", active.previous())
