@@ -85,10 +85,15 @@ $(PEERS): bench/peers/requirements.lock
 
 peers: $(PEERS)
 
+# The dashboards' page times are taken in Debian's Chromium.
+BROWSER := @command -v chromium >/dev/null || { echo "the benchmarks time the dashboards in Chromium: apt-get install chromium"; exit 1; }
+
 bench: $(INSTALLED) $(ENGINES) $(PEERS)
+	$(BROWSER)
 	$(BIN)/python -m bench
 
 bench-full: $(INSTALLED) $(ENGINES) $(PEERS)
+	$(BROWSER)
 	$(BIN)/python -m bench --full
 
 # The same checks run on each commit once `.venv/bin/pre-commit install` is done
