@@ -20,6 +20,7 @@ from pydantic import SecretStr
 # (unset, they would start at the first day landed in the home the definitions load with).
 os.environ.setdefault("CLICKSTREAM_ORCHESTRATION__START_DATE", "2026-10-01")
 
+from lakehouse.dbt_invocation import process_environment
 from streaming.contracts.aws_clients import client
 from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings, get_settings
 from streaming.local_aws import answers, kinesis_engine_command
@@ -47,18 +48,11 @@ def _settings_read_afresh() -> Iterator[None]:
 def home_environment(home: Path) -> Iterator[None]:
     """``CLICKSTREAM_HOME`` and ``DAGSTER_HOME`` under ``home`` inside the block (Dagster finds
     its instance through the environment); restored after."""
-    saved = {name: os.environ.get(name) for name in ("CLICKSTREAM_HOME", "DAGSTER_HOME")}
-    os.environ["CLICKSTREAM_HOME"] = str(home)
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
     (home / "dagster").mkdir(parents=True, exist_ok=True)
-    try:
+    with process_environment(
+        {"CLICKSTREAM_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    ):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def free_port() -> int:
