@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from lakehouse.bronze_rows import (
+    GZIP_ERRORS,
     PAYLOAD_FIELDS,
     ParsedObject,
     gunzip,
@@ -70,7 +70,7 @@ def read_object(key: str, body: bytes, hour: IngestHour) -> ArrowObject:
         text = _SCALAR_CONTROL_VALUE.sub(_quoted, text)
         payload = pa_json.read_json(io.BytesIO(text), parse_options=_PARSE_OPTIONS)
         rows = _bronze_rows(payload, key, hour)
-    except (pa.ArrowException, OSError, EOFError, zlib.error):
+    except (pa.ArrowException, *GZIP_ERRORS):
         parsed = parse_object(key, body)
         return ArrowObject(key, line_rows(parsed, hour), parsed)
     return ArrowObject(key, rows, None)

@@ -1,10 +1,15 @@
-"""The fast bronze path on a local landing store: DuckDB reads the hour's gzip NDJSON with the
-bronze types and writes partitioned Parquet into the table's data folder; the caller commits the
-files to Iceberg without copying them.
+"""The fast bronze path on a local landing store: the hour's gzip NDJSON objects are inflated
+by ISA-L on every core into a scratch folder, then DuckDB reads them with the bronze types and
+writes partitioned Parquet into the table's data folder; the caller commits the files to
+Iceberg without copying them.
 
-When DuckDB refuses the hour (a corrupt object, a malformed line, a value of the wrong type),
-each object is tried on its own; objects it still refuses go line by line through
-``bronze_rows`` and their good rows are written in the same pass as the readable objects.
+The hour goes through in chunks of at most ``CHUNK_BYTES`` of landed (compressed) objects, so
+the scratch space and DuckDB's buffers stay bounded whatever the size of the hour.
+
+An object that does not inflate goes line by line through ``bronze_rows`` (which quarantines it
+whole). When DuckDB refuses a chunk (a malformed line, a value of the wrong type), each object
+is tried on its own; objects it still refuses go line by line too, and their good rows are
+written beside the readable objects'.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,16 +26,19 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.bronze_rows import (
+    GZIP_ERRORS,
     PAYLOAD_FIELDS,
     ParsedObject,
+    gunzip,
     parse_object,
 )
 from lakehouse.tables import BRONZE_EVENTS
 from streaming.contracts.landing import IngestHour
 from streaming.contracts.settings import Settings
 
-MEMORY_LIMIT = "1GB"
 FALLBACK_VIEW = "bronze_line_rows"
+CHUNK_BYTES = 256 * 2**20
+"""Landed bytes inflated and written per DuckDB pass (about 1.7 GB of JSON)."""
 
 
 def duckdb_type(arrow_type: pa.DataType) -> str:
@@ -60,14 +70,17 @@ JSON_COLUMNS = (
 
 
 def read_json_sql(paths: list[Path]) -> str:
+    """The inflated objects, typed: their names keep the landed ``.gz``, their bytes do not."""
     files = "[" + ", ".join(_quote(str(path)) for path in paths) + "]"
     return (
-        f"read_json({files}, format='newline_delimited', compression='gzip', "
+        f"read_json({files}, format='newline_delimited', compression='uncompressed', "
         f"columns={JSON_COLUMNS}, filename=true)"
     )
 
 
 def select_sql(paths: list[Path], root: Path, hour: IngestHour) -> str:
+    """Bronze rows of the inflated objects at ``paths``, which lie under ``root`` at their
+    landing keys (``source_object``)."""
     payload = ", ".join(
         f'cast("{s.name}" as timestamp) as "{s.name}"'
         if pa.types.is_timestamp(s.type)
@@ -86,7 +99,8 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     spill.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect()
     conn.execute("set TimeZone = 'UTC'")
-    conn.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    conn.execute(f"set memory_limit = '{settings.duckdb.memory_limit}'")
+    conn.execute(f"set threads = {settings.duckdb.thread_count}")
     conn.execute(f"set temp_directory = {_quote(str(spill))}")
     conn.execute("set preserve_insertion_order = false")
     return conn
@@ -101,28 +115,63 @@ class DuckDBHour:
     parsed_by_line: list[ParsedObject] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Where objects are inflated, and by how many threads."""
+
+    folder: Path
+    threads: int
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    number: int
+    event_type: str
+    keys: list[str]
+
+
 def write_hour(
     conn: duckdb.DuckDBPyConnection,
     root: Path,
     keys: list[str],
     hour: IngestHour,
+    *,
     data_dir: Path,
+    scratch: Scratch,
 ) -> DuckDBHour:
-    """Write the hour's rows as Parquet in a fresh folder under ``data_dir``."""
+    """Write the hour's rows as Parquet in a fresh folder under ``data_dir``.
+
+    Each chunk holds objects of one event type, so DuckDB writes it without partitioning
+    (partitioned writing costs a third more); the next chunk is inflated while DuckDB writes."""
     result = DuckDBHour()
     if not keys:
         return result
     target = data_dir / hour.path / f"load-{uuid.uuid4()}"
-    paths = [root / key for key in keys]
+    refused: list[str] = []
     try:
-        _copy(conn, select_sql(paths, root, hour), target)
-    except duckdb.Error as error:
+        with ThreadPoolExecutor(scratch.threads) as pool:
+            chunks = list(_chunks(root, keys))
+            pending = _start_inflating(pool, root, chunks[0], scratch.folder)
+            for index, chunk in enumerate(chunks):
+                inflating = pending
+                if index + 1 < len(chunks):
+                    pending = _start_inflating(pool, root, chunks[index + 1], scratch.folder)
+                folder, inflated, corrupt = _finish_inflating(inflating)
+                try:
+                    refused += corrupt
+                    refused += _copy_readable(
+                        conn, inflated, folder, hour, target=target, chunk=chunk
+                    )
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+        result.parsed_by_line = [parse_object(key, (root / key).read_bytes()) for key in refused]
+        line_rows = _line_rows(result.parsed_by_line, hour)
+        if line_rows.num_rows:
+            conn.register(FALLBACK_VIEW, line_rows)
+            _copy_partitioned(conn, f"select * from {FALLBACK_VIEW}", target / "lines")
+    except BaseException:
         shutil.rmtree(target, ignore_errors=True)
-        readable, refused = _split_readable(conn, paths, root, hour, error)
-        result.parsed_by_line = [
-            parse_object(path.relative_to(root).as_posix(), path.read_bytes()) for path in refused
-        ]
-        _copy(conn, _with_line_rows(conn, readable, root, hour, result.parsed_by_line), target)
+        raise
     result.files = sorted(target.rglob("*.parquet"))
     if result.files:
         counts = conn.execute(
@@ -133,7 +182,113 @@ def write_hour(
     return result
 
 
-def _copy(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+def _chunks(root: Path, keys: list[str]) -> Iterator[_Chunk]:
+    """The keys by event type (the landing key's ``events_type=``), in chunks of at most
+    ``CHUNK_BYTES``."""
+    by_type: dict[str, list[str]] = {}
+    for key in keys:
+        by_type.setdefault(_key_event_type(key), []).append(key)
+    number = 0
+    for event_type, typed in by_type.items():
+        chunk: list[str] = []
+        size = 0
+        for key in typed:
+            chunk.append(key)
+            size += (root / key).stat().st_size
+            if size >= CHUNK_BYTES:
+                yield _Chunk(number, event_type, chunk)
+                number, chunk, size = number + 1, [], 0
+        if chunk:
+            yield _Chunk(number, event_type, chunk)
+            number += 1
+
+
+def _key_event_type(key: str) -> str:
+    for part in key.split("/"):
+        if part.startswith("events_type="):
+            return part.removeprefix("events_type=")
+    return ""
+
+
+_Inflating = tuple[Path, list[str], list[Future[Path | None]]]
+
+
+def _start_inflating(
+    pool: ThreadPoolExecutor, root: Path, chunk: _Chunk, scratch: Path
+) -> _Inflating:
+    """Each object of the chunk inflating to ``<folder>/<key>`` in the pool."""
+    folder = scratch / f"inflate-{uuid.uuid4()}"
+
+    def inflate(key: str) -> Path | None:
+        try:
+            text = gunzip((root / key).read_bytes())
+        except GZIP_ERRORS:
+            return None
+        path = folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text)
+        return path
+
+    return folder, chunk.keys, [pool.submit(inflate, key) for key in chunk.keys]
+
+
+def _finish_inflating(inflating: _Inflating) -> tuple[Path, list[Path], list[str]]:
+    """(the folder, the inflated files, the keys that are not gzip)."""
+    folder, keys, futures = inflating
+    inflated: list[Path] = []
+    corrupt: list[str] = []
+    for key, future in zip(keys, futures, strict=True):
+        path = future.result()
+        if path is None:
+            corrupt.append(key)
+        else:
+            inflated.append(path)
+    return folder, inflated, corrupt
+
+
+def _copy_readable(
+    conn: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    folder: Path,
+    hour: IngestHour,
+    *,
+    target: Path,
+    chunk: _Chunk,
+) -> list[str]:
+    """Write what DuckDB reads of ``paths``; the keys of the objects it refuses."""
+    if not paths:
+        return []
+    try:
+        _copy_chunk(conn, select_sql(paths, folder, hour), target, chunk)
+        return []
+    except duckdb.Error as error:
+        readable, refused = _split_readable(conn, paths, folder, hour, error)
+    if readable:
+        _copy_chunk(conn, select_sql(readable, folder, hour), target, chunk)
+    return [path.relative_to(folder).as_posix() for path in refused]
+
+
+def _copy_chunk(conn: duckdb.DuckDBPyConnection, query: str, target: Path, chunk: _Chunk) -> None:
+    """The chunk's rows in one folder of unpartitioned files when every row has the chunk's
+    event type (as the delivery lands them), partitioned otherwise."""
+    folder = target / f"{chunk.number}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    conn.execute(
+        f"copy ({query}) to {_quote(str(folder))} "
+        "(format parquet, per_thread_output true, compression zstd)"
+    )
+    files = _quote(str(folder / "*.parquet"))
+    other_types = conn.execute(
+        f"select count(*) from read_parquet({files}) "
+        f"where events_type is distinct from {_quote(chunk.event_type)}"
+    ).fetchone()
+    if other_types and other_types[0]:
+        shutil.rmtree(folder)
+        _copy_partitioned(conn, query, folder)
+
+
+def _copy_partitioned(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     conn.execute(
         f"copy ({query}) to {_quote(str(target))} (format parquet, "
@@ -179,13 +334,7 @@ def _read_error(
     return None
 
 
-def _with_line_rows(
-    conn: duckdb.DuckDBPyConnection,
-    readable: list[Path],
-    root: Path,
-    hour: IngestHour,
-    parsed: list[ParsedObject],
-) -> str:
+def _line_rows(parsed: list[ParsedObject], hour: IngestHour) -> pa.Table:
     rows = [
         row
         | {
@@ -197,8 +346,4 @@ def _with_line_rows(
         for item in parsed
         for row in item.rows
     ]
-    conn.register(FALLBACK_VIEW, pa.Table.from_pylist(rows, schema=BRONZE_EVENTS))
-    line_rows = f"select * from {FALLBACK_VIEW}"
-    if not readable:
-        return line_rows
-    return f"{select_sql(readable, root, hour)} union all by name {line_rows}"
+    return pa.Table.from_pylist(rows, schema=BRONZE_EVENTS)

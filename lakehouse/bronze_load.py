@@ -166,7 +166,14 @@ def _load_with_duckdb(
     conn = bronze_duckdb.connect(settings)
     try:
         written = bronze_duckdb.write_hour(
-            conn, store.root.resolve(), keys, hour, _local_path(table.location()) / "data"
+            conn,
+            store.root.resolve(),
+            keys,
+            hour,
+            data_dir=_local_path(table.location()) / "data",
+            scratch=bronze_duckdb.Scratch(
+                settings.duckdb_dir / "scratch", settings.duckdb.thread_count
+            ),
         )
     finally:
         conn.close()

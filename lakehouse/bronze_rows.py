@@ -10,7 +10,6 @@ its reasons; it never stops the lines around it.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+from isal import igzip, isal_zlib
 
 from lakehouse.tables import BRONZE_EVENTS
 from streaming.contracts.schema_registry import ValidationIssue
@@ -59,9 +59,14 @@ class FieldError(ValueError):
         self.issue = ValidationIssue(pointer, keyword, message)
 
 
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # the stub says an instance
+GZIP_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, _ISAL_ERROR)
+"""What decompressing a corrupt object raises."""
+
+
 def gunzip(body: bytes) -> bytes:
-    """The whole object decompressed, or ``zlib.error``/``EOFError``/``OSError`` when corrupt."""
-    return gzip.decompress(body)
+    """The whole object decompressed (every gzip member), or one of ``GZIP_ERRORS``."""
+    return igzip.decompress(body)
 
 
 def split_lines(text: bytes) -> Iterator[tuple[int, bytes]]:
@@ -76,7 +81,7 @@ def parse_object(key: str, body: bytes) -> ParsedObject:
     parsed = ParsedObject(key)
     try:
         text = gunzip(body)
-    except (OSError, EOFError, zlib.error) as error:
+    except GZIP_ERRORS as error:
         parsed.lines = 1  # an unreadable object counts as one rejected unit
         parsed.rejects.append(
             Reject(key, None, CORRUPT_OBJECT, [ValidationIssue("", "gzip", str(error))], body)

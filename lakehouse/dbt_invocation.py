@@ -37,6 +37,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_ATHENA_WORKGROUP": settings.athena_workgroup,
         "CLICKSTREAM_ATHENA_STAGING": f"s3://{settings.bucket_name('athena-results')}/dbt/",
         "CLICKSTREAM_ATHENA_DATA": f"s3://{settings.bucket_name('silver')}/dbt/",
+        "CLICKSTREAM_DUCKDB_MEMORY": settings.duckdb.memory_limit,
+        "CLICKSTREAM_DUCKDB_THREADS": str(settings.duckdb.thread_count),
     }
     if settings.env == "local":
         (settings.duckdb_dir / "tmp").mkdir(parents=True, exist_ok=True)

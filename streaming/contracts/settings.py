@@ -125,6 +125,30 @@ class OrchestrationSettings(BaseModel):
     gold_freshness_hours: int = Field(default=2, ge=1)
 
 
+def _physical_memory_mb() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+
+
+class DuckDBSettings(BaseModel):
+    """What each local DuckDB process (the bronze load, every dbt run) may use; unset, sized
+    to the machine."""
+
+    memory_limit_mb: int | None = Field(default=None, ge=256)
+    """DuckDB's memory limit; unset, an eighth of the physical memory (at least 512 MiB). It
+    bounds DuckDB's buffers: past it, sorts, joins and aggregates spill under
+    ``<home>/duckdb``."""
+    threads: int | None = Field(default=None, ge=1)
+    """DuckDB's worker threads, and the bronze load's decompression threads; unset, the CPUs."""
+
+    @property
+    def memory_limit(self) -> str:
+        return f"{self.memory_limit_mb or max(512, _physical_memory_mb() // 8)}MB"
+
+    @property
+    def thread_count(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+
 class RealtimeSettings(BaseModel):
     """The local real-time consumer: a second reader of the stream keeping minute marts."""
 
@@ -277,6 +301,7 @@ class Settings(BaseSettings):
     local_aws: LocalAwsSettings = Field(default_factory=LocalAwsSettings)
     orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
     redshift: RedshiftSettings = Field(default_factory=RedshiftSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 

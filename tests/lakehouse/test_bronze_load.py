@@ -11,7 +11,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from lakehouse import engine
+from lakehouse import bronze_duckdb, engine
 from lakehouse.bronze_load import (
     BronzeLoadResult,
     load_bronze_hour,
@@ -380,3 +380,44 @@ def test_an_s3_landing_store_loads_through_the_arrow_engine(
         assert load_bronze_hour(remote, HOUR, store=s3_store).skipped
     assert result.loaded_rows == result.lines > 1000
     assert canonical(bronze_rows(remote)) == canonical(bronze_rows(local))
+
+
+def test_small_chunks_load_the_same_rows_and_leave_no_scratch(
+    tmp_path: Path, store: LocalLandingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = Settings(home=tmp_path / "whole")
+    load(whole, store, HOUR)
+    monkeypatch.setattr(bronze_duckdb, "CHUNK_BYTES", 1)  # one object per chunk
+    chunked = Settings(home=tmp_path / "chunked")
+    result = load(chunked, store, HOUR)
+
+    assert result.objects > 3
+    assert canonical(bronze_rows(chunked)) == canonical(bronze_rows(whole))
+    scratch = chunked.duckdb_dir / "scratch"
+    assert not scratch.exists() or not any(scratch.iterdir())
+
+
+def test_a_record_landed_under_another_type_keeps_its_own_partition(
+    settings: Settings, store: LocalLandingStore
+) -> None:
+    """The delivery lands each record under its own event type; should one arrive under
+    another, bronze still partitions it by the type the record carries."""
+    good = next(
+        records[0]
+        for records in landed(store, HOUR).values()
+        if records[0]["event_type"] == "page_view"
+    )
+    key = bronze_key(settings, "affiliate_click", HOUR.replace(minute=59), BAD_ID)
+    store.put(key, encode_records([good | {"event_id": "misfiled"}]))
+
+    result = load(settings, store, HOUR)
+
+    assert result.quarantined_rows == 0 and result.loaded_rows == result.lines
+    table = open_catalog(settings).load_table("lake.bronze_events")
+    partitions = {
+        task.file.partition[0]
+        for task in table.scan(row_filter="event_id == 'misfiled'").plan_files()
+    }
+    assert "page_view" in partitions
+    misfiled = table.scan(row_filter="event_id == 'misfiled'").to_arrow().to_pylist()
+    assert [(row["events_type"], row["source_object"]) for row in misfiled] == [("page_view", key)]
