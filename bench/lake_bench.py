@@ -10,10 +10,11 @@ from __future__ import annotations
 import fcntl
 import gzip
 import json
-import multiprocessing
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,9 +27,6 @@ from lakehouse.catalog import open_catalog
 from lakehouse.maintenance import expire_snapshots
 from streaming.contracts.landing import bronze_key, landed_hours, landing_store
 from streaming.contracts.settings import Settings, get_settings
-from streaming.generator.config import TrafficConfig
-from streaming.generator.runner import default_workers
-from streaming.generator.sinks.landing import write_landing
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 BUILD_EVENTS = int(os.environ.get("BENCH_LAKE_EVENTS", "10000000"))
@@ -46,60 +44,37 @@ def _bench_root() -> Path:
     return get_settings().home / "bench"
 
 
+GENERATED = ".complete"
+"""Marks a finished data set; holds how long ``clickstream generate`` took (JSON)."""
+
+
 def _landing(events: int, days: int, seed: int = 7) -> Path:
-    """A home holding only a landing store with the data set; generated on first use (one
-    process generates, others wanting the same set wait for it)."""
+    """A home holding only a landing store with the data set, landed by ``clickstream generate
+    --landing`` (distinct users and sessions at every size) on first use; one process
+    generates, others wanting the same set wait for it."""
     home = _bench_root() / f"landing-{events}-{days}d-{seed}"
-    done = home / ".complete"
+    done = home / GENERATED
     home.parent.mkdir(parents=True, exist_ok=True)
     with (home.parent / f"{home.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             shutil.rmtree(home, ignore_errors=True)
-            settings = Settings(home=home)
-            config = TrafficConfig(events=events, seed=seed, start=START, days=days)
+            home.mkdir()
             print(f"generating {events:,} events over {days} day(s) for the lake benchmarks ...")
-            write_landing(config, landing_store(settings), settings, workers=default_workers())
-            done.touch()
+            command = [sys.executable, "-m", "clickstream_cli.main", "generate"]
+            command += ["--events", str(events), "--seed", str(seed), "--days", str(days)]
+            command += ["--start", START.date().isoformat(), "--landing", "--quiet"]
+            started = time.perf_counter()
+            subprocess.run(command, env=os.environ | {"CLICKSTREAM_HOME": str(home)}, check=True)
+            seconds = time.perf_counter() - started
+            done.write_text(json.dumps({"events": events, "seconds": seconds}))
     return home
 
 
-ID_FIELDS = (b'"event_id":"', b'"session_id":"', b'"user_id_hash":"')
-
-
-def _copy_object(task: tuple[Path, int]) -> None:
-    """The object's lines, then ``copies - 1`` more copies of them with prefixed ids."""
-    path, copies = task
-    body = gzip.decompress(path.read_bytes())
-    parts = [body]
-    for copy in range(1, copies):
-        text = body
-        for name in ID_FIELDS:
-            text = text.replace(name, name + f"c{copy}-".encode())
-        parts.append(text)
-    path.write_bytes(gzip.compress(b"".join(parts), mtime=0))
-
-
-def _replicated_landing(base_events: int, times: int, seed: int = 7) -> Path:
-    """A 1-day data set ``times`` over: every landing object holds its lines ``times`` times,
-    each copy with its own event, session and user ids (a prefix). The same traffic shape at
-    ``times`` the volume (as many objects, each larger, as busier buffer windows would give),
-    without generating it again; every layer gets exactly ``times`` the rows."""
-    base = _landing(base_events, 1, seed)
-    home = _bench_root() / f"landing-{base_events}x{times}-1d-{seed}"
-    done = home / ".complete"
-    with (home.parent / f"{home.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            shutil.rmtree(home, ignore_errors=True)
-            print(f"copying {base_events:,} events {times} times for the lake benchmarks ...")
-            shutil.copytree(base / "landing", home / "landing")
-            tasks = [(path, times) for path in sorted((home / "landing" / "bronze").rglob("*.gz"))]
-            with multiprocessing.get_context("spawn").Pool(default_workers()) as pool:
-                for _ in pool.imap_unordered(_copy_object, tasks, chunksize=16):
-                    pass
-            done.touch()
-    return home
+def generation_seconds(landing_home: Path) -> float | None:
+    """How long ``clickstream generate`` took to land the data set (None: not recorded)."""
+    text = (landing_home / GENERATED).read_text()
+    return float(json.loads(text)["seconds"]) if text else None
 
 
 def _fresh_lake(landing_home: Path, name: str) -> Settings:

@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.lake_bench import _bench_root, _fresh_lake, _landing, _replicated_landing
+from bench.lake_bench import _bench_root, _fresh_lake, _landing, generation_seconds
 from bench.measure import (
     Comparison,
     Measured,
@@ -90,6 +90,8 @@ class LakeComparison:
     bronze_rows: int
     load_average: float = 0.0
     """The machine's 5-minute load average when the runs ended (other work skews times)."""
+    generation_s: float | None = None
+    """How long ``clickstream generate`` took to land the data set."""
 
     @property
     def equal(self) -> bool | None:
@@ -112,6 +114,7 @@ class LakeComparison:
             "runs_ours": len(self.ours.runs),
             "runs_peer": len(self.peer.runs),
             "load_average": self.load_average,
+            "generation_s": self.generation_s,
         }
 
 
@@ -177,14 +180,8 @@ def layer_bytes(settings: Settings) -> dict[str, int]:
     return sizes
 
 
-REPLICATED = {10_000_000: (1_000_000, 10), 30_000_000: (1_000_000, 30)}
-"""Sizes built from the generated 1 M set, copied with distinct ids (generating 10 M or 30 M
-events through the simulated ingest takes far longer than the benchmark on 2 cores)."""
-
-
 def landing_for(events: int) -> Path:
-    if events in REPLICATED:
-        return _replicated_landing(*REPLICATED[events])
+    """A day of ``events`` generated events (every size generated afresh, none copied)."""
     return _landing(events, 1)
 
 
@@ -210,14 +207,12 @@ def compare_lake(events: int, runs: int, peer_runs: int | None = None) -> LakeCo
         raw_gzip=directory_bytes(landing_home / "landing" / settings.landing_bronze_prefix),
         bronze_rows=int(ours.timings[-1]["bronze_rows"]),
         load_average=os.getloadavg()[1],
+        generation_s=generation_seconds(landing_home),
     )
 
 
 def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None) -> None:
     millions = f"{result.events / 1e6:g} M"
-    if result.events in REPLICATED:
-        base, times = REPLICATED[result.events]
-        millions += f" (the {base / 1e6:g} M set x{times}, distinct ids)"
     has_peer = bool(result.peer.runs)
     detail = "; ".join(
         comparison.describe()
@@ -228,8 +223,13 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
         )
         for comparison in result.comparisons
     )
+    generated = (
+        f"data set landed by `clickstream generate` in {result.generation_s / 60:.1f} min; "
+        if result.generation_s is not None
+        else "data set landed by `clickstream generate`; "
+    )
     ours_steps = (
-        f"load average {result.load_average:.1f}; "
+        f"{generated}load average {result.load_average:.1f}; "
         f"{result.bronze_rows:,} bronze rows; ours bronze {result.ours.step('bronze_s'):.0f} s "
         f"+ dbt {result.ours.step('build_s'):.0f} s"
     )
