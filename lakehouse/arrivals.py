@@ -46,6 +46,7 @@ from lakehouse.tables import (
     MANIFEST,
     ensure_table,
 )
+from lakehouse.transactions import begin
 from lakehouse.window import EventDays
 from streaming.contracts.settings import Settings
 
@@ -272,7 +273,7 @@ def record_consumed(
         for hour, load in sorted(loads.items())
     ]
     rows = pa.Table.from_pylist(kept + new, schema=INCREMENTAL_MANIFEST)
-    with manifest.transaction() as transaction:
+    with begin(manifest) as transaction:
         delete_matching(transaction, _days_filter(days))
         transaction.append(rows)
 
@@ -334,7 +335,7 @@ def _index_days(
         for hour, load in loads.items()
         if hour[0] in days and hour not in present
     ]
-    with arrivals.transaction() as transaction:
+    with begin(arrivals) as transaction:
         delete_matching(transaction, _days_filter(days))
         if index:
             transaction.append(pa.Table.from_pylist(index, schema=BRONZE_ARRIVALS))

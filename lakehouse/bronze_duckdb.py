@@ -279,9 +279,11 @@ def _copy_chunk(conn: duckdb.DuckDBPyConnection, query: str, target: Path, chunk
         "(format parquet, per_thread_output true, compression zstd)"
     )
     files = _quote(str(folder / "*.parquet"))
-    other_types = conn.execute(
-        f"select count(*) from read_parquet({files}) "
-        f"where events_type is distinct from {_quote(chunk.event_type)}"
+    kind = _quote(chunk.event_type)
+    other_types = conn.execute(  # from the row groups' statistics, without reading the rows
+        f"select count(*) from parquet_metadata({files}) where path_in_schema = 'events_type' "
+        f"and (stats_min_value is distinct from {kind} or stats_max_value is distinct from "
+        f"{kind} or coalesce(stats_null_count, 1) > 0)"
     ).fetchone()
     if other_types and other_types[0]:
         shutil.rmtree(folder)

@@ -41,6 +41,7 @@ from lakehouse.quarantine_load import (
     replace_rows,
 )
 from lakehouse.tables import BRONZE, LEDGER, QUARANTINE, ensure_table
+from lakehouse.transactions import begin
 from streaming.contracts.landing import (
     IngestHour,
     LandedObject,
@@ -178,7 +179,7 @@ def _load_with_duckdb(
     finally:
         conn.close()
     try:
-        with table.transaction() as transaction:
+        with begin(table) as transaction:
             delete_matching(transaction, hour_filter(hour))
             if written.files:
                 transaction.add_files([f"file://{path}" for path in written.files])
@@ -194,7 +195,7 @@ def _load_with_arrow(
 ) -> tuple[dict[str, int], list[ParsedObject]]:
     loaded: dict[str, int] = {}
     by_line: list[ParsedObject] = []
-    with table.transaction() as transaction:
+    with begin(table) as transaction:
         delete_matching(transaction, hour_filter(hour))
         for chunk, chunk_objects in bronze_arrow.read_chunks(store, keys, hour):
             if chunk.num_rows:

@@ -20,6 +20,7 @@ from pyiceberg.expressions import EqualTo
 from lakehouse.catalog import open_catalog
 from lakehouse.load_ledger import delete_matching
 from lakehouse.tables import CHECK_RESULTS, CHECK_RESULTS_SCHEMA, ensure_table
+from lakehouse.transactions import begin
 from streaming.contracts.settings import Settings
 
 DETAIL_CHARS = 500
@@ -85,7 +86,7 @@ def record_check_results(
     catalog = catalog or open_catalog(settings)
     table = ensure_table(catalog, settings, CHECK_RESULTS)
     rows = check_result_rows(run_id, job_name, results)
-    with table.transaction() as transaction:
+    with begin(table) as transaction:
         if table.current_snapshot() is not None:
             delete_matching(transaction, EqualTo(term="run_id", value=run_id))
         transaction.append(rows)

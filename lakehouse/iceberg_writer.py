@@ -20,6 +20,7 @@ from pyiceberg.table import Table
 from lakehouse.catalog import table_location
 from lakehouse.load_ledger import delete_matching
 from lakehouse.tables import TABLE_PROPERTIES, with_lake_properties
+from lakehouse.transactions import begin
 from lakehouse.window import Rewrite
 from streaming.contracts.settings import Settings
 
@@ -72,7 +73,7 @@ def commit_files(
     data_files = sorted(
         str(path) for path in files_dir.rglob("*.parquet") if path.name != SCHEMA_FILE
     )
-    with table.transaction() as transaction:
+    with begin(table) as transaction:
         delete_matching(transaction, rewrite.where() if rewrite else AlwaysTrue())
         if data_files:
             transaction.add_files(data_files)

@@ -13,6 +13,7 @@ from pyiceberg.expressions import And, BooleanExpression, EqualTo, StartsWith
 from pyiceberg.table import Table, Transaction
 
 from lakehouse.tables import BRONZE_LEDGER
+from lakehouse.transactions import begin
 from streaming.contracts.landing import IngestHour, LandedObject
 
 
@@ -95,7 +96,7 @@ def record(
         ],
         schema=BRONZE_LEDGER,
     )
-    with ledger.transaction() as transaction:
+    with begin(ledger) as transaction:
         if ledger.current_snapshot() is not None:
             delete_matching(transaction, _entries_filter(hour, prefix))
         if rows.num_rows:

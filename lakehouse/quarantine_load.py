@@ -24,6 +24,7 @@ from lakehouse.bronze_rows import (
 )
 from lakehouse.load_ledger import delete_matching, hour_filter
 from lakehouse.tables import QUARANTINE_EVENTS
+from lakehouse.transactions import begin
 from streaming.contracts.landing import IngestHour
 from streaming.contracts.schema_registry import ValidationIssue
 
@@ -127,7 +128,7 @@ def replace_rows(
         EqualTo(term="stage", value=stage),
         StartsWith(term="source_object", value=object_prefix),
     )
-    with table.transaction() as transaction:
+    with begin(table) as transaction:
         if table.current_snapshot() is not None:
             delete_matching(transaction, scope)
         if data.num_rows:

@@ -20,6 +20,7 @@ from pyiceberg.expressions import In
 from lakehouse.catalog import open_catalog
 from lakehouse.load_ledger import delete_matching
 from lakehouse.tables import QUEUE, REBUILD_QUEUE, ensure_table
+from lakehouse.transactions import begin
 from streaming.contracts.settings import Settings
 
 
@@ -80,7 +81,7 @@ def mark_built(
     kept = rows.filter(pc.invert(seen))
     if kept.num_rows == rows.num_rows:
         return 0
-    with table.transaction() as transaction:
+    with begin(table) as transaction:
         delete_matching(transaction, day_filter)
         if kept.num_rows:
             transaction.append(kept.cast(REBUILD_QUEUE))

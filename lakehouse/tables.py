@@ -14,6 +14,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
 from lakehouse.catalog import table_location
+from lakehouse.transactions import begin
 from streaming.contracts.settings import Settings
 
 _TEXT = pa.string()
@@ -234,7 +235,7 @@ def with_lake_properties(table: Table) -> Table:
     }
     if not missing:
         return table
-    with table.transaction() as transaction:
+    with begin(table) as transaction:
         transaction.set_properties(missing)
     return table.refresh()
 

@@ -19,6 +19,7 @@ from pyiceberg.expressions import In
 from lakehouse.privacy.subject import Subject, client_hashes_in
 from lakehouse.reference_load import SEGMENTS_PREFIX
 from lakehouse.tables import BRONZE_LEDGER
+from lakehouse.transactions import begin
 from streaming.contracts.landing import LandedObject, LandingStore
 from streaming.contracts.settings import Settings
 
@@ -125,7 +126,7 @@ def record_rewrites(
         row["lines"] = max(row["lines"] - removed, 0)
         row["loaded_rows"] -= loaded
         row["quarantined_rows"] = max(row["quarantined_rows"] - (removed - loaded), 0)
-    with ledger.transaction() as transaction, warnings.catch_warnings():
+    with begin(ledger) as transaction, warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Delete operation did not match any records")
         transaction.delete(where)
         transaction.append(pa.Table.from_pylist(rows, schema=BRONZE_LEDGER))
