@@ -64,6 +64,7 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
 }
 QUICK = (
     "ingest-core",
+    "bronze",
     "landing",
     "lake-peer",
     "latency",
@@ -75,6 +76,7 @@ QUICK = (
 )
 FULL = (
     "ingest",
+    "bronze",
     "landing",
     "scaling",
     "increments",

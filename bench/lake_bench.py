@@ -48,11 +48,13 @@ GENERATED = ".complete"
 """Marks a finished data set; holds how long ``clickstream generate`` took (JSON)."""
 
 
-def _landing(events: int, days: int, seed: int = 7) -> Path:
-    """A home holding only a landing store with the data set, landed by ``clickstream generate
-    --landing`` (distinct users and sessions at every size) on first use; one process
-    generates, others wanting the same set wait for it."""
-    home = _bench_root() / f"landing-{events}-{days}d-{seed}"
+def _landing(events: int, days: int, seed: int = 7, *, hours: int | None = None) -> Path:
+    """A home holding only a landing store with the data set (``days`` days of traffic from
+    START, or ``hours`` hours when given), landed by ``clickstream generate --landing``
+    (distinct users and sessions at every size) on first use; one process generates, others
+    wanting the same set wait for it."""
+    span = f"{hours}h" if hours is not None else f"{days}d"
+    home = _bench_root() / f"landing-{events}-{span}-{seed}"
     done = home / GENERATED
     home.parent.mkdir(parents=True, exist_ok=True)
     with (home.parent / f"{home.name}.lock").open("w") as lock:
@@ -60,10 +62,11 @@ def _landing(events: int, days: int, seed: int = 7) -> Path:
         if not done.exists():
             shutil.rmtree(home, ignore_errors=True)
             home.mkdir()
-            print(f"generating {events:,} events over {days} day(s) for the lake benchmarks ...")
+            length = hours / 24 if hours is not None else days
+            print(f"generating {events:,} events over {span} for the benchmarks ...")
             command = [sys.executable, "-m", "clickstream_cli.main", "generate"]
-            command += ["--events", str(events), "--seed", str(seed), "--days", str(days)]
-            command += ["--start", START.date().isoformat(), "--landing", "--quiet"]
+            command += ["--events", str(events), "--seed", str(seed), "--days", str(length)]
+            command += ["--start", START.isoformat(), "--landing", "--quiet"]
             started = time.perf_counter()
             subprocess.run(command, env=os.environ | {"CLICKSTREAM_HOME": str(home)}, check=True)
             seconds = time.perf_counter() - started
