@@ -421,3 +421,20 @@ def test_a_record_landed_under_another_type_keeps_its_own_partition(
     assert "page_view" in partitions
     misfiled = table.scan(row_filter="event_id == 'misfiled'").to_arrow().to_pylist()
     assert [(row["events_type"], row["source_object"]) for row in misfiled] == [("page_view", key)]
+
+
+def test_an_object_cut_off_inside_a_gzip_member_is_quarantined_whole(
+    settings: Settings, store: LocalLandingStore
+) -> None:
+    good = next(iter(landed(store, HOUR).values()))[0]
+    whole = encode_records([good | {"event_id": "first"}])
+    second = encode_records([good | {"event_id": "second"}])
+    key = bronze_key(settings, good["event_type"], HOUR.replace(minute=56), BAD_ID)
+    store.put(key, whole + second[: len(second) // 2])
+
+    result = load(settings, store, HOUR)
+
+    assert result.lines == result.loaded_rows + result.quarantined_rows
+    rows = quarantine_rows(settings)
+    assert [(row["source_object"], row["kind"]) for row in rows] == [(key, "corrupt_object")]
+    assert "first" not in {row["event_id"] for row in bronze_rows(settings).to_pylist()}
