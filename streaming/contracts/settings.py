@@ -55,6 +55,9 @@ class IngestSettings(BaseModel):
     """Open connections at once; requests past it are answered 503."""
     health_cache_s: float = Field(default=2.0, ge=0)
     """How long /healthz reuses the last check of the stream and the dead-letter queue."""
+    workers: int = Field(default=1, ge=1)
+    """Server processes of ``clickstream ingest serve``, sharing its port. Each has its own
+    producer and buffer, its own ``max_connections`` and its own ``/metrics`` counters."""
 
     @model_validator(mode="after")
     def _trusted_proxies_are_networks(self) -> IngestSettings:

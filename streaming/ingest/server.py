@@ -184,13 +184,31 @@ def uvicorn_config(
     }
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+APP_FACTORY = "streaming.ingest.server:app_from_settings"
+"""What each worker of :func:`serve` imports and calls to build its application."""
+
+
+def app_from_settings() -> IngestApp:
+    from streaming.contracts.settings import get_settings
+
+    return create_app(get_settings())
+
+
+def serve(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    app_factory: str = APP_FACTORY,
+) -> None:
+    """``settings.ingest.workers`` processes on one port; each builds its application with
+    ``app_factory`` (an import string) from the settings it reads itself."""
     import uvicorn
 
+    _ = settings.hmac_key  # created once here, not raced for by the workers
     config = uvicorn_config(
-        create_app(settings),
+        app_factory,
         host or settings.ingest.host,
         port or settings.ingest.port,
         settings.ingest,
     )
-    uvicorn.run(**config)
+    uvicorn.run(**config, factory=True, workers=settings.ingest.workers)
