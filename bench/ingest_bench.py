@@ -1,12 +1,21 @@
 """Ingest throughput: the core alone, the HTTP server with the sink excluded, and end to end
-through the local Kinesis engine.
+through the local Kinesis engine: ``python -m bench ingest``.
 
 The core figure is single-process, single-thread: parse, validate (jsonschema-rs), consent,
 enrich and serialize each generator event, against the reference Python ``jsonschema``
 (Draft 2020-12 with its format checker) plus ``json.loads`` on the same events. Both are
-events per CPU-second of the measuring process, so a busy machine does not skew the ratio. The HTTP
-figures run the server in a subprocess (uvicorn with uvloop and httptools) and a load client
-(httpx, async, several connections) in this process, on the same machine.
+events per CPU-second of the measuring process, so a busy machine does not skew the ratio.
+
+The HTTP figures run the server as ``clickstream ingest serve`` does (uvicorn with uvloop and
+the edge protocol, ``CLICKSTREAM_INGEST__WORKERS`` processes; ``bench/ingest_server.py``) in a
+subprocess with a sink that acknowledges at once, and the load client of
+``bench/load_client.py`` in this process, on the same cores: batches of ``HTTP_BATCH`` events,
+encoded before the clock starts, on ``HTTP_CONNECTIONS`` kept-alive connections. Each layout
+reports events per wall-clock second (the goal), request p50/p99, events per server
+CPU-second (its capacity per core), and the client's CPU time, so the share of the machine the
+load took is visible. Every answer must be a 200 whose counts add up to its events, and the
+accepted total must equal what the core accepts of the same events in this process. The
+client's CPU per 1,000 events is compared with httpx's on the same server.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from bench.load_client import HEADERS, LoadError, encode_requests, run_load
 from bench.report import Report, Row, median_of
 from streaming.contracts.aws_clients import client
 from streaming.contracts.schema_registry import INGEST_EVENT, default_registry
@@ -42,7 +52,7 @@ from streaming.enrichment import (
 )
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.jsonl import write_jsonl
-from streaming.ingest.core import IngestCore
+from streaming.ingest.core import IngestCore, request_context
 from streaming.local_aws import ensure_resources, local_aws_running
 
 CORE_EVENTS = 100_000
@@ -50,6 +60,8 @@ REFERENCE_EVENTS = 5_000
 HTTP_BATCH = 100
 HTTP_CONNECTIONS = 16
 HTTP_EVENTS = 200_000
+HTTP_WORKERS = (1, 2)
+HTTPX_BATCHES = 200
 E2E_EVENTS = 20_000
 
 
@@ -146,24 +158,23 @@ class Server:
     url: str
     pid: int
 
+    @property
+    def batch_url(self) -> str:
+        return self.url + "/v1/batch"
+
 
 @contextmanager
 def ingest_server(
     home: Path, sink: str, env: dict[str, str] | None = None, workers: int = 1
 ) -> Iterator[Server]:
+    """``bench.ingest_server`` (the code path of ``clickstream ingest serve``) on a free port."""
     port = free_port()
-    environment = os.environ | {"CLICKSTREAM_HOME": str(home)} | (env or {})
-    command = [
-        sys.executable,
-        "-m",
-        "bench.ingest_server",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--sink",
-        sink,
-    ]
+    environment = (
+        os.environ
+        | {"CLICKSTREAM_HOME": str(home), "CLICKSTREAM_INGEST__WORKERS": str(workers)}
+        | (env or {})
+    )
+    command = [sys.executable, "-m", "bench.ingest_server", "--port", str(port), "--sink", sink]
     process = subprocess.Popen(command, env=environment)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -184,30 +195,38 @@ def batch_bodies(lines: list[bytes]) -> list[tuple[bytes, int]]:
     ]
 
 
-async def _load(url: str, bodies: list[tuple[bytes, int]]) -> tuple[float, list[float], int]:
-    """Events/s, request latencies (s), and events the ingest accepted."""
+def core_accepts(lines: list[bytes]) -> int:
+    """How many of ``lines``, sent in batches of HTTP_BATCH, the core accepts in this process."""
+    core = IngestCore(IngestSettings(), b"k" * 32)
+    # the server's peer: without trusted proxies, X-Forwarded-For is not read
+    request = request_context(
+        received_at_ms=1, client_ip="127.0.0.1", viewer_country=None, source="http"
+    )
+    return sum(
+        core.process(
+            [orjson.loads(line) for line in lines[start : start + HTTP_BATCH]], request
+        ).accepted
+        for start in range(0, len(lines), HTTP_BATCH)
+    )
+
+
+async def _httpx_load(url: str, bodies: list[tuple[bytes, int]]) -> float:
+    """The client CPU-seconds httpx (async, HTTP_CONNECTIONS connections) takes to send
+    ``bodies``: what the lean client is compared with."""
     queue = list(reversed(bodies))
-    latencies: list[float] = []
-    accepted = 0
-    headers = {"content-type": "application/json", "x-forwarded-for": "203.0.113.77"}
     limits = httpx.Limits(max_connections=HTTP_CONNECTIONS)
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
 
         async def worker() -> None:
-            nonlocal accepted
             while queue:
                 body, _ = queue.pop()
-                sent = time.perf_counter()
-                response = await client.post(url + "/v1/batch", content=body, headers=headers)
-                latencies.append(time.perf_counter() - sent)
+                response = await client.post(url, content=body, headers=HEADERS)
                 if response.status_code != 200:
-                    raise RuntimeError(f"ingest answered {response.status_code}: {response.text}")
-                accepted += orjson.loads(response.content)["accepted"]
+                    raise LoadError(f"ingest answered {response.status_code}: {response.text}")
 
-        started = time.perf_counter()
+        started = time.process_time()
         await asyncio.gather(*(worker() for _ in range(HTTP_CONNECTIONS)))
-        elapsed = time.perf_counter() - started
-    return sum(events for _, events in bodies) / elapsed, latencies, accepted
+        return time.process_time() - started
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -222,24 +241,45 @@ class HttpFigures:
     per_server_cpu_second: float
     p50_ms: float
     p99_ms: float
+    client_ms_per_1000_events: float
+    """CPU time of the load client."""
+    client_core_share: float
+    """The load client's CPU time over the wall time: the share of one core it took."""
+    client_cpu_share: float
+    """The load client's share of the CPU time the client and the server used together."""
+    accepted: int
+    """Accepted in the last run, summed from the answers."""
+    load_average: float
 
 
 def http_runs(server: Server, bodies: list[tuple[bytes, int]], runs: int) -> HttpFigures:
-    asyncio.run(_load(server.url, bodies[: max(1, len(bodies) // 10)]))  # warm-up
-    rates, per_cpu, p50s, p99s = [], [], [], []
-    events = sum(count for _, count in bodies)
+    requests = encode_requests(server.batch_url, bodies)
+    run_load(server.batch_url, requests[: max(1, len(requests) // 10)], HTTP_CONNECTIONS)
+    rates, per_cpu, p50s, p99s, client_ms, core_shares, cpu_shares = ([] for _ in range(7))
+    accepted = 0
     for _ in range(runs):
         before = cpu_seconds(server.pid)
-        rate, latencies, _ = asyncio.run(_load(server.url, bodies))
-        per_cpu.append(events / (cpu_seconds(server.pid) - before))
-        rates.append(rate)
-        p50s.append(percentile(latencies, 0.50) * 1000)
-        p99s.append(percentile(latencies, 0.99) * 1000)
+        result = run_load(server.batch_url, requests, HTTP_CONNECTIONS)
+        server_cpu = cpu_seconds(server.pid) - before
+        per_cpu.append(result.events / server_cpu)
+        rates.append(result.rate)
+        p50s.append(percentile(result.latencies_s, 0.50) * 1000)
+        p99s.append(percentile(result.latencies_s, 0.99) * 1000)
+        client_ms.append(result.client_cpu_s_per_1000_events * 1000)
+        core_shares.append(result.client_cpu_s / result.wall_s)
+        cpu_shares.append(result.client_cpu_s / (result.client_cpu_s + server_cpu))
+        accepted = result.accepted
+    median = statistics.median
     return HttpFigures(
-        statistics.median(rates),
-        statistics.median(per_cpu),
-        statistics.median(p50s),
-        statistics.median(p99s),
+        median(rates),
+        median(per_cpu),
+        median(p50s),
+        median(p99s),
+        median(client_ms),
+        median(core_shares),
+        median(cpu_shares),
+        accepted,
+        os.getloadavg()[0],
     )
 
 
@@ -291,11 +331,12 @@ def end_to_end(home: Path, lines: list[bytes], runs: int) -> tuple[float, float,
             ensure_resources(settings)  # a 2-shard stream and the dead-letter queue
             env = {"CLICKSTREAM_STAGE": stage} | local_environment(ports)
             with ingest_server(home, "kinesis", env) as server:
-                rate, latencies, accepted = asyncio.run(_load(server.url, batch_bodies(lines)))
-            landed = stream_count(settings)
-            rates.append(rate)
-            p50s.append(percentile(latencies, 0.5) * 1000)
-            p99s.append(percentile(latencies, 0.99) * 1000)
+                requests = encode_requests(server.batch_url, batch_bodies(lines))
+                result = run_load(server.batch_url, requests, HTTP_CONNECTIONS)
+            accepted, landed = result.accepted, stream_count(settings)
+            rates.append(result.rate)
+            p50s.append(percentile(result.latencies_s, 0.5) * 1000)
+            p99s.append(percentile(result.latencies_s, 0.99) * 1000)
         return (
             statistics.median(rates),
             statistics.median(p50s),
@@ -348,10 +389,14 @@ def run(report: Report, *, runs: int = 3, http: bool = True) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="clickstream-bench-") as scratch:
         home = Path(scratch)
-        bodies = batch_bodies(generator_lines(HTTP_EVENTS, seed=8))
-        for workers in (1, 2):
+        http_lines = generator_lines(HTTP_EVENTS, seed=8)
+        bodies = batch_bodies(http_lines)
+        expected = core_accepts(http_lines)
+        for workers in HTTP_WORKERS:
             with ingest_server(home, "null", workers=workers) as server:
                 figures = http_runs(server, bodies, runs)
+                if workers == 1:
+                    httpx_cpu_s = asyncio.run(_httpx_load(server.batch_url, bodies[:HTTPX_BATCHES]))
             setup = f"uvicorn {workers} worker{'s' if workers > 1 else ''}"
             report.add(
                 Row(
@@ -360,9 +405,16 @@ def run(report: Report, *, runs: int = 3, http: bool = True) -> None:
                     "events/s",
                     goal=">= 30 k/s on 2 cores",
                     met=figures.rate >= 30_000,
-                    note=f"wall clock, load client (httpx, {HTTP_CONNECTIONS} connections) on "
-                    f"the same cores; request p50 {figures.p50_ms:.1f} ms, "
-                    f"p99 {figures.p99_ms:.1f} ms",
+                    runs=runs,
+                    equal=figures.accepted == expected,
+                    note=f"wall clock; {len(bodies):,} requests on {HTTP_CONNECTIONS} kept-alive "
+                    f"connections; request p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} "
+                    f"ms; load client on the same cores: "
+                    f"{figures.client_ms_per_1000_events:.2f} ms CPU per 1,000 events, "
+                    f"{figures.client_core_share:.0%} of one core, "
+                    f"{figures.client_cpu_share:.0%} of the CPU time client + server used; "
+                    f"{figures.accepted:,} accepted, {expected:,} by the core in-process; "
+                    f"load average {figures.load_average:.1f}",
                 )
             )
             report.add(
@@ -370,9 +422,23 @@ def run(report: Report, *, runs: int = 3, http: bool = True) -> None:
                     f"HTTP POST /v1/batch, sink excluded, {setup}, per server CPU-second",
                     figures.per_server_cpu_second,
                     "events/s",
+                    runs=runs,
                     note="events / CPU time the server processes used: its capacity per core",
                 )
             )
+            if workers == 1:
+                report.add(
+                    Row(
+                        "HTTP load client CPU per 1,000 events (pre-encoded HTTP/1.1, httptools)",
+                        figures.client_ms_per_1000_events,
+                        "ms",
+                        peer=httpx_cpu_s / (HTTPX_BATCHES * HTTP_BATCH) * 1000 * 1000,
+                        peer_name=f"httpx AsyncClient, {HTTP_CONNECTIONS} connections",
+                        lower_is_better=True,
+                        note=f"CPU time of the load client process; httpx on the first "
+                        f"{HTTPX_BATCHES * HTTP_BATCH:,} events against the 1-worker server",
+                    )
+                )
         e2e_lines = generator_lines(E2E_EVENTS, seed=9)
         rate, p50, p99, accepted, landed = end_to_end(home, e2e_lines, runs)
         report.add(
