@@ -8,14 +8,12 @@
     Copies with the same ingest_ts (one client batch) are ordered by their landing object's
     key, then by the copy's content (`copy_fingerprint`): the same bronze rows always keep the
     same copy, whatever order a scan returns them in. Only ids seen more than once are ranked;
-    the rest pass straight through (a hash aggregate instead of sorting every event). -#}
-with events as (
-    select * from {{ ref('stg_events') }}
-),
-
-repeated as (
+    the rest pass straight through (a hash aggregate instead of sorting every event).
+    The staged events are read as subqueries, not through one CTE (macros/staging.sql). -#}
+-- depends_on: {{ ref('stg_events') }}
+with repeated as (
     select event_id
-    from events
+    from ({{ staged_bronze_events() }}) as events
     group by event_id
     having count(*) > 1
 ),
@@ -29,7 +27,7 @@ first_copies as (
                 partition by events.event_id
                 order by events.ingest_ts, events.source_object, {{ copy_fingerprint('events') }}
             ) as copy_rank
-        from events
+        from ({{ staged_bronze_events() }}) as events
         inner join repeated on events.event_id = repeated.event_id
     ) as ranked
     where ranked.copy_rank = 1
@@ -72,7 +70,7 @@ distinct_events as (
         events.revenue_cents,
         events.currency,
         events.affiliate_click_id
-    from events
+    from ({{ staged_bronze_events() }}) as events
     left join repeated on events.event_id = repeated.event_id
     where repeated.event_id is null
     union all
