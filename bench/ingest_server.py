@@ -21,7 +21,7 @@ def _null_runtime(settings: Settings) -> Runtime:
 
 
 def null_sink_app() -> IngestApp:
-    return create_app(get_settings(), _null_runtime)
+    return create_app(get_settings(), _null_runtime, freeze_at_startup=True)
 
 
 def main() -> None:

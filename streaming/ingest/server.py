@@ -11,6 +11,7 @@ the connections; this module bounds the body (size and read time).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -72,11 +73,18 @@ class IngestApp:
     """ASGI application; ``runtime_factory`` builds the producer and quarantine at startup."""
 
     def __init__(
-        self, settings: Settings, runtime_factory: Callable[[Settings], Runtime] = build_runtime
+        self,
+        settings: Settings,
+        runtime_factory: Callable[[Settings], Runtime] = build_runtime,
+        *,
+        freeze_at_startup: bool = False,
     ) -> None:
         self.settings = settings
         self.runtime_factory = runtime_factory
         self.runtime: Runtime | None = None
+        self.freeze_at_startup = freeze_at_startup
+        """Move every object alive once started out of the garbage collector's reach (what
+        startup built lives as long as the process); for a process that serves only this."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -94,6 +102,8 @@ class IngestApp:
                     await send({"type": "lifespan.startup.failed", "message": str(error)})
                     return
                 self.runtime = runtime
+                if self.freeze_at_startup:
+                    gc.freeze()
                 if "state" in scope:
                     scope["state"][EDGE_STATE] = EdgeState(
                         self.settings.ingest, runtime.service.metrics
@@ -158,9 +168,12 @@ class IngestApp:
 
 
 def create_app(
-    settings: Settings, runtime_factory: Callable[[Settings], Runtime] = build_runtime
+    settings: Settings,
+    runtime_factory: Callable[[Settings], Runtime] = build_runtime,
+    *,
+    freeze_at_startup: bool = False,
 ) -> IngestApp:
-    return IngestApp(settings, runtime_factory)
+    return IngestApp(settings, runtime_factory, freeze_at_startup=freeze_at_startup)
 
 
 def uvicorn_config(
@@ -191,7 +204,7 @@ APP_FACTORY = "streaming.ingest.server:app_from_settings"
 def app_from_settings() -> IngestApp:
     from streaming.contracts.settings import get_settings
 
-    return create_app(get_settings())
+    return create_app(get_settings(), freeze_at_startup=True)
 
 
 def serve(
