@@ -9,6 +9,7 @@ place that reads them. Validation is Draft 2020-12 with ``format`` asserted (``d
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,9 +77,14 @@ class RegisteredSchema:
     document: dict[str, Any]
     schema_hash: str
     _validator: Any = field(repr=False, compare=False)
+    """Compiled from ``document``: the source of :meth:`issues`."""
+    _fast_validator: Any = field(default=None, repr=False, compare=False)
+    """Compiled from :func:`closed_objects_rewritten` of ``document``: same verdicts, quicker."""
+    max_depth: float = math.inf
+    """How deeply arrays and objects nest at most in a valid instance (:func:`nesting_bound`)."""
 
     def is_valid(self, instance: Any) -> bool:
-        return self._validator.is_valid(instance)
+        return (self._fast_validator or self._validator).is_valid(instance)
 
     def issues(self, instance: Any) -> list[ValidationIssue]:
         """Every violation, sorted by pointer so answers are stable."""
@@ -151,6 +157,130 @@ class SchemaRegistry:
             raise UnknownSchemaError(f"no schema named {name!r}") from None
 
 
+_IN_PLACE_APPLICATORS = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
+_REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _in_place_property_names(schema: Any) -> set[str] | None:
+    """The property names that in-place subschemas of an object schema can mark as evaluated for
+    ``unevaluatedProperties``, or None when that set cannot be read off the document (a
+    reference, ``patternProperties``, ``additionalProperties``, ``unevaluatedProperties`` or
+    ``dependentSchemas`` inside the composition)."""
+    names: set[str] = set()
+    pending = [
+        sub
+        for keyword in _IN_PLACE_APPLICATORS
+        if keyword in schema
+        for sub in (schema[keyword] if isinstance(schema[keyword], list) else [schema[keyword]])
+    ]
+    if "dependentSchemas" in schema:
+        return None
+    while pending:
+        sub = pending.pop()
+        if isinstance(sub, bool):
+            continue
+        if not isinstance(sub, dict):
+            return None
+        opaque = ("patternProperties", "additionalProperties", "unevaluatedProperties")
+        if any(keyword in sub for keyword in (*_REFERENCES, *opaque, "dependentSchemas")):
+            return None
+        names.update(sub.get("properties", {}))
+        for keyword in _IN_PLACE_APPLICATORS:
+            if keyword in sub:
+                value = sub[keyword]
+                pending.extend(value if isinstance(value, list) else [value])
+    return names
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_VALUES = (
+    "items",
+    "not",
+    "if",
+    "then",
+    "else",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contains",
+    "propertyNames",
+)
+
+
+def closed_objects_rewritten(schema: Any) -> Any:
+    """A copy of a schema document where ``unevaluatedProperties: false`` becomes
+    ``additionalProperties: false`` wherever the two provably accept the same instances: no
+    ``additionalProperties`` or ``patternProperties`` beside it, and every property name that
+    in-place composition at that level (``allOf``, ``anyOf``, ``oneOf``, ``if``/``then``/
+    ``else``) can evaluate is already one of its own ``properties``. Anywhere else (a
+    reference, a composition evaluating other names) it stays as written. Validators compile
+    ``additionalProperties`` to a lookup in the declared names, without tracking evaluation.
+    Only schema positions are rewritten: ``const``, ``enum`` and unknown keywords are copied."""
+    if not isinstance(schema, dict):
+        return schema
+    rewritten: dict[str, Any] = {}
+    for keyword, value in schema.items():
+        if keyword in _SCHEMA_MAPS and isinstance(value, dict):
+            rewritten[keyword] = {
+                name: closed_objects_rewritten(sub) for name, sub in value.items()
+            }
+        elif keyword in _SCHEMA_LISTS and isinstance(value, list):
+            rewritten[keyword] = [closed_objects_rewritten(sub) for sub in value]
+        elif keyword in _SCHEMA_VALUES:
+            rewritten[keyword] = closed_objects_rewritten(value)
+        else:
+            rewritten[keyword] = value
+    if (
+        schema.get("unevaluatedProperties") is False
+        and "additionalProperties" not in schema
+        and "patternProperties" not in schema
+        and not any(keyword in schema for keyword in _REFERENCES)
+        and isinstance(schema.get("properties", {}), dict)
+    ):
+        evaluated = _in_place_property_names(schema)
+        if evaluated is not None and evaluated <= set(schema.get("properties", {})):
+            del rewritten["unevaluatedProperties"]
+            rewritten["additionalProperties"] = False
+    return rewritten
+
+
+def _value_depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_value_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_value_depth, value), default=0)
+    return 0
+
+
+def nesting_bound(schema: Any) -> float:
+    """An upper bound on how deeply arrays and objects nest in an instance valid under
+    ``schema`` (a scalar is level 0), read off its ``type``, ``enum``, ``const``,
+    ``properties``, ``additionalProperties: false`` and ``items``; ``math.inf`` when the
+    document does not bound it (an open object, an array without ``items``, a reference)."""
+    if schema is False:
+        return 0
+    if not isinstance(schema, dict) or any(keyword in schema for keyword in _REFERENCES):
+        return math.inf
+    if "const" in schema:
+        return _value_depth(schema["const"])
+    if "enum" in schema and isinstance(schema["enum"], list):
+        return max(map(_value_depth, schema["enum"]), default=0)
+    declared = schema.get("type", ["object", "array", "string", "number", "null", "boolean"])
+    types = {declared} if isinstance(declared, str) else set(declared)
+    bound: float = 0
+    if "object" in types:
+        if schema.get("additionalProperties") is not False or "patternProperties" in schema:
+            return math.inf
+        members = schema.get("properties", {}).values()
+        bound = max(bound, 1 + max(map(nesting_bound, members), default=0))
+    if "array" in types:
+        if "items" not in schema or "prefixItems" in schema:
+            return math.inf
+        bound = max(bound, 1 + nesting_bound(schema["items"]))
+    return bound
+
+
 def _compile(name: str, version: SchemaVer, file: Traversable) -> RegisteredSchema:
     raw = file.read_bytes()
     document = orjson.loads(raw)
@@ -160,12 +290,15 @@ def _compile(name: str, version: SchemaVer, file: Traversable) -> RegisteredSche
             f"{name}/{version}.json declares $id {document.get('$id')!r}, expected {expected_id!r}"
         )
     canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    fast_document = closed_objects_rewritten(document)
     return RegisteredSchema(
         name=name,
         version=version,
         document=document,
         schema_hash="sha256:" + hashlib.sha256(canonical).hexdigest(),
         _validator=jsonschema_rs.Draft202012Validator(document, validate_formats=True),
+        _fast_validator=jsonschema_rs.Draft202012Validator(fast_document, validate_formats=True),
+        max_depth=nesting_bound(fast_document),
     )
 
 
