@@ -201,6 +201,76 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+PayloadBuilder = Callable[[dict[str, Any], RegisteredSchema, Callable[[], str]], dict[str, Any]]
+AgentFields = tuple[bool, dict[str, str | None]]
+"""The bot flag and the ``ua`` member of a payload for one user agent."""
+_AGENT_FIELDS_LIMIT = 16384
+
+
+def payload_builder(
+    request: RequestContext,
+    hmac_key: bytes,
+    describe_agent: AgentDescriber = describe_user_agent,
+    agent_fields: dict[str | None, AgentFields] | None = None,
+) -> PayloadBuilder:
+    """:func:`enrich` for the events of one request, with what the request, the key and the
+    describer give worked out once. ``agent_fields`` (at most a few thousand agents, kept
+    across requests by the caller) hands the same ``ua`` dict to every payload of an agent:
+    for callers that serialize a payload and drop it, never mutate it."""
+    ingest_ts = request.received_at_ms
+    source = request.source
+    source_ip_anonymized = request.source_ip_anonymized
+    geo_country = request.geo_country
+    agents: dict[str | None, AgentFields] = {} if agent_fields is None else agent_fields
+
+    def build(
+        event: dict[str, Any], schema: RegisteredSchema, event_id_factory: Callable[[], str]
+    ) -> dict[str, Any]:
+        get = event.get
+        user = get("user") or {}
+        consent = user.get("consent") or {}
+        ctx = get("ctx")
+        user_agent = ctx.get("user_agent") if ctx else None
+        fields = agents.get(user_agent)
+        if fields is None:
+            agent = describe_agent(user_agent)
+            fields = (agent.is_bot, agent.as_payload())
+            if len(agents) >= _AGENT_FIELDS_LIMIT:
+                agents.clear()
+            agents[user_agent] = fields
+        metadata = dict(get("metadata") or {})
+        metadata["schema_hash"] = schema.schema_hash
+        payload = {
+            "schema_version": get("schema_version") or schema.version.dotted,
+            "event_type": event["event_type"],
+            "event_id": get("event_id") or event_id_factory(),
+            "ts": event["ts"],
+            "ingest_ts": ingest_ts,
+            "source": source,
+            "is_bot": fields[0],
+            "ua": fields[1],
+            "privacy": {
+                "analytics": consent.get("analytics"),
+                "ads": consent.get("ads"),
+                "source_ip_anonymized": source_ip_anonymized,
+            },
+            "user": {
+                "user_id_hash": rekey_user_id_hash(user.get("user_id_hash"), hmac_key),
+                "geo_country": geo_country,
+            },
+            "session": get("session"),
+            "ctx": ctx,
+            "chart": get("chart"),
+            "affiliate": get("affiliate"),
+            "metadata": metadata,
+        }
+        if "purchase" in event:
+            payload["purchase"] = event["purchase"]
+        return payload
+
+    return build
+
+
 def enrich(
     event: dict[str, Any],
     *,
@@ -214,39 +284,7 @@ def enrich(
 
     A ``purchase`` member (1-1-0) is carried only when the event has one, so a 1-0-0 event
     gives exactly the record it gave before 1-1-0 existed."""
-    user = event.get("user") or {}
-    consent = user.get("consent") or {}
-    ctx = event.get("ctx")
-    agent = describe_agent(ctx.get("user_agent") if ctx else None)
-    metadata = dict(event.get("metadata") or {})
-    metadata["schema_hash"] = schema.schema_hash
-    payload = {
-        "schema_version": event.get("schema_version") or schema.version.dotted,
-        "event_type": event["event_type"],
-        "event_id": event.get("event_id") or event_id_factory(),
-        "ts": event["ts"],
-        "ingest_ts": request.received_at_ms,
-        "source": request.source,
-        "is_bot": agent.is_bot,
-        "ua": agent.as_payload(),
-        "privacy": {
-            "analytics": consent.get("analytics"),
-            "ads": consent.get("ads"),
-            "source_ip_anonymized": request.source_ip_anonymized,
-        },
-        "user": {
-            "user_id_hash": rekey_user_id_hash(user.get("user_id_hash"), hmac_key),
-            "geo_country": request.geo_country,
-        },
-        "session": event.get("session"),
-        "ctx": ctx,
-        "chart": event.get("chart"),
-        "affiliate": event.get("affiliate"),
-        "metadata": metadata,
-    }
-    if "purchase" in event:
-        payload["purchase"] = event["purchase"]
-    return payload
+    return payload_builder(request, hmac_key, describe_agent)(event, schema, event_id_factory)
 
 
 def partition_key(payload: dict[str, Any]) -> str:

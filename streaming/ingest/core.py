@@ -11,7 +11,7 @@ Shared by the HTTP server, the Lambda handler and the generator's landing sink, 
    else is wrong with it;
 5. a ``schema_version`` of an unknown MODEL → rejected (``unsupported_version``);
 6. schema violations → rejected (``schema_violation``) with every violation;
-7. otherwise enriched (:func:`streaming.enrichment.enrich`) into a producer record keyed by
+7. otherwise enriched (:func:`streaming.enrichment.payload_builder`) into a producer record keyed by
    :func:`streaming.enrichment.partition_key`.
 
 An unexpected error while processing one event rejects that event (``processing_error``) and
@@ -41,12 +41,13 @@ from streaming.contracts.schema_registry import (
 from streaming.contracts.settings import IngestSettings
 from streaming.enrichment import (
     AgentDescriber,
+    AgentFields,
     RequestContext,
     anonymise_ip,
     describe_user_agent,
-    enrich,
     new_event_id,
     partition_key,
+    payload_builder,
 )
 from streaming.ingest.privacy import scrub_ips, scrub_text
 from streaming.producer.records import StreamRecord
@@ -181,17 +182,35 @@ class IngestCore:
         registry: SchemaRegistry | None = None,
         describe_agent: AgentDescriber = describe_user_agent,
     ) -> None:
+        """``describe_agent`` must answer the same for the same user agent: the core keeps what
+        it answered for each agent."""
         self.settings = settings
         self.hmac_key = hmac_key
         self.registry = registry or default_registry()
         self.describe_agent = describe_agent
         self._schemas: dict[object, RegisteredSchema] = {}
+        self._agent_fields: dict[str | None, AgentFields] = {}
+        self._quick_checks: dict[object, tuple[RegisteredSchema, Callable[[Any], bool]]] = {}
 
     def process(self, events: list[Any], request: RequestContext) -> Processed:
         """Every event of a request; ``request`` comes from :func:`request_context`."""
         processed = Processed()
+        add = processed.add
+        accepted = processed.results.append
+        records = processed.records.append
+        quick = self._quick_path(request, new_event_id)
+        count = 0
         for index, event in enumerate(events):
-            processed.add(self.process_event(event, request, index=index))
+            result = quick(event, index)
+            if result is None:
+                add(self.process_event(event, request, index=index))
+            elif result.record is not None:
+                accepted(result)
+                records(result.record)
+                count += 1
+            else:
+                add(result)
+        processed.accepted += count
         return processed
 
     def process_event(
@@ -205,11 +224,59 @@ class IngestCore:
         """What becomes of one event of a request (``index`` is its place in the request):
         accepted with its stream record, rejected with its quarantine row, or discarded.
         ``event_id_factory`` names an accepted event that arrived without an id."""
+        result = self._quick_path(request, event_id_factory)(event, index)
+        if result is not None:
+            return result
         try:
             return self._decide(event, request, index, event_id_factory)
         except Exception as error:
             logger.exception("event %d of a request could not be processed", index)
             return self._rejected(index, event, self._processing_error(error), request)
+
+    def _quick_path(
+        self, request: RequestContext, event_id_factory: Callable[[], str]
+    ) -> Callable[[Any, int], EventResult | None]:
+        """What becomes of the common event, a schema-valid object of a version seen before,
+        decided as :meth:`_decide` decides it; None for any other event. Validation comes first
+        here: a valid event nests no deeper than its schema lets it (``max_depth``), and only
+        schemas that keep that within the limit are taken, so the nesting walk is left out."""
+        checks = self._quick_checks
+        build = payload_builder(request, self.hmac_key, self.describe_agent, self._agent_fields)
+        limit = self.settings.max_event_bytes
+        dumps = orjson.dumps
+
+        def quick(event: Any, index: int) -> EventResult | None:
+            if not isinstance(event, dict):
+                return None
+            version = event.get("schema_version")
+            known = checks.get(version if isinstance(version, str) else None)
+            if known is None:
+                return None
+            schema, is_valid = known
+            try:
+                if not is_valid(event):
+                    return None
+            except Exception:  # what the validator cannot take, the full path rejects
+                return None
+            try:
+                user = event.get("user")
+                consent = user.get("consent") if isinstance(user, dict) else None
+                if isinstance(consent, dict) and consent.get("analytics") is False:
+                    return EventResult(index, DISCARDED)
+                payload = build(event, schema, event_id_factory)
+                data = dumps(payload)
+                if len(data) + CLIENT_ONLY_BYTES > limit:
+                    raw = dumps(event)
+                    if len(raw) > limit:
+                        return self._rejected(index, event, self._too_large(raw), request)
+                event_id = payload["event_id"]
+                key = (payload["session"] or {}).get("session_id") or event_id
+                return EventResult(index, ACCEPTED, event_id, None, None, StreamRecord(data, key))
+            except Exception as error:
+                logger.exception("event %d of a request could not be processed", index)
+                return self._rejected(index, event, self._processing_error(error), request)
+
+        return quick
 
     def _decide(
         self,
@@ -225,14 +292,8 @@ class IngestCore:
         verdict = self._check(event)
         if isinstance(verdict, _Rejection):
             return self._rejected(index, event, verdict, request)
-        payload = enrich(
-            event,
-            request=request,
-            schema=verdict,
-            hmac_key=self.hmac_key,
-            event_id_factory=event_id_factory,
-            describe_agent=self.describe_agent,
-        )
+        build = payload_builder(request, self.hmac_key, self.describe_agent)
+        payload = build(event, verdict, event_id_factory)
         data = orjson.dumps(payload)
         limit = self.settings.max_event_bytes
         if len(data) + CLIENT_ONLY_BYTES > limit:  # only then can the client event be too large
@@ -286,6 +347,8 @@ class IngestCore:
             schema = self.registry.resolve(INGEST_EVENT, version)
             if len(self._schemas) < _VERSION_CACHE_LIMIT:
                 self._schemas[key] = schema
+                if schema.max_depth <= self.settings.max_nesting_depth:
+                    self._quick_checks[key] = (schema, schema.validity_check)
         return schema
 
     def _rejected(

@@ -12,6 +12,7 @@ from conftest import TestClient, aws_settings_at
 from stream_support import quarantine_records, stream_payloads
 
 from streaming.contracts.settings import LocalAwsSettings
+from streaming.enrichment import PayloadBuilder
 from streaming.ingest import core
 from streaming.ingest.server import create_app
 from tests.event_examples import MINIMAL_EVENT
@@ -20,14 +21,19 @@ from tests.event_examples import MINIMAL_EVENT
 def test_an_event_that_breaks_enrichment_is_rejected_alone(
     tmp_path: Path, local_aws: LocalAwsSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    enrich = core.enrich
+    payload_builder = core.payload_builder
 
-    def enrich_or_fail(event: dict[str, Any], **context: Any) -> dict[str, Any]:
-        if event.get("session", {}).get("session_id") == "breaks-enrichment":
-            raise KeyError("an enrichment bug")
-        return enrich(event, **context)
+    def builder_or_fail(*args: Any, **kwargs: Any) -> PayloadBuilder:
+        build = payload_builder(*args, **kwargs)
 
-    monkeypatch.setattr(core, "enrich", enrich_or_fail)
+        def enrich_or_fail(event: dict[str, Any], *context: Any) -> dict[str, Any]:
+            if event.get("session", {}).get("session_id") == "breaks-enrichment":
+                raise KeyError("an enrichment bug")
+            return build(event, *context)
+
+        return enrich_or_fail
+
+    monkeypatch.setattr(core, "payload_builder", builder_or_fail)
     settings = aws_settings_at(tmp_path, local_aws)
     breaking = {**MINIMAL_EVENT, "session": {"session_id": "breaks-enrichment"}}
     with TestClient(create_app(settings)) as client:
