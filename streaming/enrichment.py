@@ -205,6 +205,8 @@ PayloadBuilder = Callable[[dict[str, Any], RegisteredSchema, Callable[[], str]],
 AgentFields = tuple[bool, dict[str, str | None]]
 """The bot flag and the ``ua`` member of a payload for one user agent."""
 _AGENT_FIELDS_LIMIT = 16384
+_USER_HASHES_LIMIT = 65536
+_UNSEEN = object()
 
 
 def payload_builder(
@@ -212,16 +214,19 @@ def payload_builder(
     hmac_key: bytes,
     describe_agent: AgentDescriber = describe_user_agent,
     agent_fields: dict[str | None, AgentFields] | None = None,
+    user_hashes: dict[str | None, str | None] | None = None,
 ) -> PayloadBuilder:
     """:func:`enrich` for the events of one request, with what the request, the key and the
     describer give worked out once. ``agent_fields`` (at most a few thousand agents, kept
     across requests by the caller) hands the same ``ua`` dict to every payload of an agent:
-    for callers that serialize a payload and drop it, never mutate it."""
+    for callers that serialize a payload and drop it, never mutate it. ``user_hashes`` keeps
+    :func:`rekey_user_id_hash` answers under ``hmac_key`` (a caller keeps one per key)."""
     ingest_ts = request.received_at_ms
     source = request.source
     source_ip_anonymized = request.source_ip_anonymized
     geo_country = request.geo_country
     agents: dict[str | None, AgentFields] = {} if agent_fields is None else agent_fields
+    rekeyed: dict[str | None, str | None] = {} if user_hashes is None else user_hashes
 
     def build(
         event: dict[str, Any], schema: RegisteredSchema, event_id_factory: Callable[[], str]
@@ -238,6 +243,13 @@ def payload_builder(
             if len(agents) >= _AGENT_FIELDS_LIMIT:
                 agents.clear()
             agents[user_agent] = fields
+        client_hash = user.get("user_id_hash")
+        user_id_hash = rekeyed.get(client_hash, _UNSEEN)
+        if user_id_hash is _UNSEEN:
+            user_id_hash = rekey_user_id_hash(client_hash, hmac_key)
+            if len(rekeyed) >= _USER_HASHES_LIMIT:
+                rekeyed.clear()
+            rekeyed[client_hash] = user_id_hash
         metadata = dict(get("metadata") or {})
         metadata["schema_hash"] = schema.schema_hash
         payload = {
@@ -255,7 +267,7 @@ def payload_builder(
                 "source_ip_anonymized": source_ip_anonymized,
             },
             "user": {
-                "user_id_hash": rekey_user_id_hash(user.get("user_id_hash"), hmac_key),
+                "user_id_hash": user_id_hash,
                 "geo_country": geo_country,
             },
             "session": get("session"),

@@ -190,6 +190,8 @@ class IngestCore:
         self.describe_agent = describe_agent
         self._schemas: dict[object, RegisteredSchema] = {}
         self._agent_fields: dict[str | None, AgentFields] = {}
+        self._user_hashes: dict[bytes, dict[str | None, str | None]] = {}
+        """Re-keyed user hashes, under the one key they were made with."""
         self._quick_checks: dict[object, tuple[RegisteredSchema, Callable[[Any], bool]]] = {}
 
     def process(self, events: list[Any], request: RequestContext) -> Processed:
@@ -241,7 +243,12 @@ class IngestCore:
         here: a valid event nests no deeper than its schema lets it (``max_depth``), and only
         schemas that keep that within the limit are taken, so the nesting walk is left out."""
         checks = self._quick_checks
-        build = payload_builder(request, self.hmac_key, self.describe_agent, self._agent_fields)
+        user_hashes = self._user_hashes.get(self.hmac_key)
+        if user_hashes is None:
+            self._user_hashes = {self.hmac_key: (user_hashes := {})}
+        build = payload_builder(
+            request, self.hmac_key, self.describe_agent, self._agent_fields, user_hashes
+        )
         limit = self.settings.max_event_bytes
         dumps = orjson.dumps
 
