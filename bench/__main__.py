@@ -63,7 +63,7 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
     "dashboards": dashboard_bench.run,
 }
 QUICK = (
-    "ingest-core",
+    "ingest",
     "bronze",
     "landing",
     "lake-peer",
