@@ -276,9 +276,8 @@ class IngestCore:
                     raw = dumps(event)
                     if len(raw) > limit:
                         return self._rejected(index, event, self._too_large(raw), request)
-                event_id = payload["event_id"]
-                key = (payload["session"] or {}).get("session_id") or event_id
-                return EventResult(index, ACCEPTED, event_id, None, None, StreamRecord(data, key))
+                record = StreamRecord(data, partition_key(payload))
+                return EventResult(index, ACCEPTED, payload["event_id"], None, None, record)
             except Exception as error:
                 logger.exception("event %d of a request could not be processed", index)
                 return self._rejected(index, event, self._processing_error(error), request)
