@@ -206,7 +206,6 @@ AgentFields = tuple[bool, dict[str, str | None]]
 """The bot flag and the ``ua`` member of a payload for one user agent."""
 _AGENT_FIELDS_LIMIT = 16384
 _USER_HASHES_LIMIT = 65536
-_UNSEEN = object()
 
 
 def payload_builder(
@@ -220,13 +219,17 @@ def payload_builder(
     describer give worked out once. ``agent_fields`` (at most a few thousand agents, kept
     across requests by the caller) hands the same ``ua`` dict to every payload of an agent:
     for callers that serialize a payload and drop it, never mutate it. ``user_hashes`` keeps
-    :func:`rekey_user_id_hash` answers under ``hmac_key`` (a caller keeps one per key)."""
+    :func:`rekey_user_id_hash` answers under ``hmac_key`` (a caller keeps one per key). Within
+    the request, payloads of one user, and of one consent, share their ``user`` and ``privacy``
+    dicts the same way."""
     ingest_ts = request.received_at_ms
     source = request.source
     source_ip_anonymized = request.source_ip_anonymized
     geo_country = request.geo_country
     agents: dict[str | None, AgentFields] = {} if agent_fields is None else agent_fields
     rekeyed: dict[str | None, str | None] = {} if user_hashes is None else user_hashes
+    user_members: dict[str | None, dict[str, str | None]] = {}
+    privacy_members: dict[tuple[Any, Any], dict[str, Any]] = {}
 
     def build(
         event: dict[str, Any], schema: RegisteredSchema, event_id_factory: Callable[[], str]
@@ -244,12 +247,27 @@ def payload_builder(
                 agents.clear()
             agents[user_agent] = fields
         client_hash = user.get("user_id_hash")
-        user_id_hash = rekeyed.get(client_hash, _UNSEEN)
-        if user_id_hash is _UNSEEN:
-            user_id_hash = rekey_user_id_hash(client_hash, hmac_key)
-            if len(rekeyed) >= _USER_HASHES_LIMIT:
-                rekeyed.clear()
-            rekeyed[client_hash] = user_id_hash
+        user_member = user_members.get(client_hash)
+        if user_member is None:
+            if client_hash in rekeyed:
+                user_id_hash = rekeyed[client_hash]
+            else:
+                user_id_hash = rekey_user_id_hash(client_hash, hmac_key)
+                if len(rekeyed) >= _USER_HASHES_LIMIT:
+                    rekeyed.clear()
+                rekeyed[client_hash] = user_id_hash
+            user_member = {"user_id_hash": user_id_hash, "geo_country": geo_country}
+            user_members[client_hash] = user_member
+        analytics = consent.get("analytics")
+        ads = consent.get("ads")
+        privacy = privacy_members.get((analytics, ads))
+        if privacy is None:
+            privacy = {
+                "analytics": analytics,
+                "ads": ads,
+                "source_ip_anonymized": source_ip_anonymized,
+            }
+            privacy_members[(analytics, ads)] = privacy
         metadata = dict(get("metadata") or {})
         metadata["schema_hash"] = schema.schema_hash
         payload = {
@@ -261,15 +279,8 @@ def payload_builder(
             "source": source,
             "is_bot": fields[0],
             "ua": fields[1],
-            "privacy": {
-                "analytics": consent.get("analytics"),
-                "ads": consent.get("ads"),
-                "source_ip_anonymized": source_ip_anonymized,
-            },
-            "user": {
-                "user_id_hash": user_id_hash,
-                "geo_country": geo_country,
-            },
+            "privacy": privacy,
+            "user": user_member,
             "session": get("session"),
             "ctx": ctx,
             "chart": get("chart"),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -42,6 +43,7 @@ from streaming.contracts.settings import IngestSettings
 from streaming.enrichment import (
     AgentDescriber,
     AgentFields,
+    PayloadBuilder,
     RequestContext,
     anonymise_ip,
     describe_user_agent,
@@ -135,25 +137,59 @@ class EventResult:
 
 @dataclass
 class Processed:
-    """The outcome of one request's events."""
+    """The outcome of one request's events. Accepted events are kept as three aligned lists
+    rather than one :class:`EventResult` each: the common event then costs no object beyond
+    its stream record."""
 
-    results: list[EventResult] = field(default_factory=list)
     records: list[StreamRecord] = field(default_factory=list)
+    accepted_ids: list[str] = field(default_factory=list)
+    """The event id of each record."""
+    accepted_at: list[int] = field(default_factory=list)
+    """The place in the request of each record's event."""
+    others: list[EventResult] = field(default_factory=list)
+    """Rejected and discarded events, in request order."""
     quarantined: list[dict[str, Any]] = field(default_factory=list)
-    accepted: int = 0
     discarded: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> int:
+        return len(self.records)
 
     @property
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
 
+    @property
+    def results(self) -> list[EventResult]:
+        """Every event's result, in request order."""
+        accepted = [
+            EventResult(index, ACCEPTED, event_id, record=record)
+            for index, event_id, record in zip(
+                self.accepted_at, self.accepted_ids, self.records, strict=True
+            )
+        ]
+        return sorted(accepted + self.others, key=attrgetter("index"))
+
+    def answers(self) -> list[dict[str, Any]]:
+        """Every event's answer, in request order."""
+        accepted = [
+            {"index": index, "status": ACCEPTED, "event_id": event_id}
+            for index, event_id in zip(self.accepted_at, self.accepted_ids, strict=True)
+        ]
+        if not self.others:
+            return accepted
+        answers = accepted + [result.answer() for result in self.others]
+        return sorted(answers, key=itemgetter("index"))
+
     def add(self, result: EventResult) -> None:
-        self.results.append(result)
-        if result.record is not None:
+        if result.record is not None and result.event_id is not None:
             self.records.append(result.record)
-            self.accepted += 1
-        elif result.quarantined is not None and result.reason is not None:
+            self.accepted_ids.append(result.event_id)
+            self.accepted_at.append(result.index)
+            return
+        self.others.append(result)
+        if result.quarantined is not None and result.reason is not None:
             self.quarantined.append(result.quarantined)
             reasons = self.rejected_by_reason
             reasons[result.reason] = reasons.get(result.reason, 0) + 1
@@ -194,25 +230,63 @@ class IngestCore:
         """Re-keyed user hashes, under the one key they were made with."""
         self._quick_checks: dict[object, tuple[RegisteredSchema, Callable[[Any], bool]]] = {}
 
-    def process(self, events: list[Any], request: RequestContext) -> Processed:
-        """Every event of a request; ``request`` comes from :func:`request_context`."""
+    def process(
+        self,
+        events: list[Any],
+        request: RequestContext,
+        *,
+        event_id_factory: Callable[[], str] = new_event_id,
+        first_index: int = 0,
+    ) -> Processed:
+        """Every event of a request; ``request`` comes from :func:`request_context`.
+
+        The common event, a schema-valid object of a version seen before, is decided here as
+        :meth:`_decide` decides it, with what the request and the schema give worked out once.
+        Validation comes first on this path: a valid event nests no deeper than its schema lets
+        it (``max_depth``), and only schemas that keep that within the limit are taken, so the
+        nesting walk is left out. Any other event goes through :meth:`_decide`."""
         processed = Processed()
-        add = processed.add
-        accepted = processed.results.append
         records = processed.records.append
-        quick = self._quick_path(request, new_event_id)
-        count = 0
-        for index, event in enumerate(events):
-            result = quick(event, index)
-            if result is None:
-                add(self.process_event(event, request, index=index))
-            elif result.record is not None:
-                accepted(result)
-                records(result.record)
-                count += 1
-            else:
-                add(result)
-        processed.accepted += count
+        accepted_ids = processed.accepted_ids.append
+        accepted_at = processed.accepted_at.append
+        add = processed.add
+        checks = self._quick_checks
+        build = self._builder(request)
+        limit = self.settings.max_event_bytes
+        dumps = orjson.dumps
+        for index, event in enumerate(events, first_index):
+            known = None
+            if isinstance(event, dict):
+                version = event.get("schema_version")
+                known = checks.get(version if isinstance(version, str) else None)
+            if known is not None:
+                schema, is_valid = known
+                try:
+                    valid = is_valid(event)
+                except Exception:  # what the validator cannot take, the full path rejects
+                    valid = False
+                if valid:
+                    try:
+                        user = event.get("user")
+                        consent = user.get("consent") if isinstance(user, dict) else None
+                        if isinstance(consent, dict) and consent.get("analytics") is False:
+                            add(EventResult(index, DISCARDED))
+                            continue
+                        payload = build(event, schema, event_id_factory)
+                        data = dumps(payload)
+                        if len(data) + CLIENT_ONLY_BYTES > limit:
+                            raw = dumps(event)
+                            if len(raw) > limit:
+                                add(self._rejected(index, event, self._too_large(raw), request))
+                                continue
+                        records(StreamRecord(data, partition_key(payload)))
+                        accepted_ids(payload["event_id"])
+                        accepted_at(index)
+                    except Exception as error:
+                        logger.exception("event %d of a request could not be processed", index)
+                        add(self._rejected(index, event, self._processing_error(error), request))
+                    continue
+            add(self._decided(event, request, index, event_id_factory))
         return processed
 
     def process_event(
@@ -226,63 +300,31 @@ class IngestCore:
         """What becomes of one event of a request (``index`` is its place in the request):
         accepted with its stream record, rejected with its quarantine row, or discarded.
         ``event_id_factory`` names an accepted event that arrived without an id."""
-        result = self._quick_path(request, event_id_factory)(event, index)
-        if result is not None:
-            return result
+        processed = self.process(
+            [event], request, event_id_factory=event_id_factory, first_index=index
+        )
+        return processed.results[0]
+
+    def _builder(self, request: RequestContext) -> PayloadBuilder:
+        user_hashes = self._user_hashes.get(self.hmac_key)
+        if user_hashes is None:
+            self._user_hashes = {self.hmac_key: (user_hashes := {})}
+        return payload_builder(
+            request, self.hmac_key, self.describe_agent, self._agent_fields, user_hashes
+        )
+
+    def _decided(
+        self,
+        event: Any,
+        request: RequestContext,
+        index: int,
+        event_id_factory: Callable[[], str],
+    ) -> EventResult:
         try:
             return self._decide(event, request, index, event_id_factory)
         except Exception as error:
             logger.exception("event %d of a request could not be processed", index)
             return self._rejected(index, event, self._processing_error(error), request)
-
-    def _quick_path(
-        self, request: RequestContext, event_id_factory: Callable[[], str]
-    ) -> Callable[[Any, int], EventResult | None]:
-        """What becomes of the common event, a schema-valid object of a version seen before,
-        decided as :meth:`_decide` decides it; None for any other event. Validation comes first
-        here: a valid event nests no deeper than its schema lets it (``max_depth``), and only
-        schemas that keep that within the limit are taken, so the nesting walk is left out."""
-        checks = self._quick_checks
-        user_hashes = self._user_hashes.get(self.hmac_key)
-        if user_hashes is None:
-            self._user_hashes = {self.hmac_key: (user_hashes := {})}
-        build = payload_builder(
-            request, self.hmac_key, self.describe_agent, self._agent_fields, user_hashes
-        )
-        limit = self.settings.max_event_bytes
-        dumps = orjson.dumps
-
-        def quick(event: Any, index: int) -> EventResult | None:
-            if not isinstance(event, dict):
-                return None
-            version = event.get("schema_version")
-            known = checks.get(version if isinstance(version, str) else None)
-            if known is None:
-                return None
-            schema, is_valid = known
-            try:
-                if not is_valid(event):
-                    return None
-            except Exception:  # what the validator cannot take, the full path rejects
-                return None
-            try:
-                user = event.get("user")
-                consent = user.get("consent") if isinstance(user, dict) else None
-                if isinstance(consent, dict) and consent.get("analytics") is False:
-                    return EventResult(index, DISCARDED)
-                payload = build(event, schema, event_id_factory)
-                data = dumps(payload)
-                if len(data) + CLIENT_ONLY_BYTES > limit:
-                    raw = dumps(event)
-                    if len(raw) > limit:
-                        return self._rejected(index, event, self._too_large(raw), request)
-                record = StreamRecord(data, partition_key(payload))
-                return EventResult(index, ACCEPTED, payload["event_id"], None, None, record)
-            except Exception as error:
-                logger.exception("event %d of a request could not be processed", index)
-                return self._rejected(index, event, self._processing_error(error), request)
-
-        return quick
 
     def _decide(
         self,

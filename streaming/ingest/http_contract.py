@@ -331,10 +331,10 @@ class IngestService:
                 "accepted": processed.accepted,
                 "rejected": processed.rejected,
                 "discarded": processed.discarded,
-                "results": [result.answer() for result in processed.results],
+                "results": processed.answers(),
             }
         )
         status = 200
         if flight.path == EVENTS_PATH and processed.rejected:
-            status = 413 if processed.results[0].reason == EVENT_TOO_LARGE else 422
+            status = 413 if processed.others[0].reason == EVENT_TOO_LARGE else 422
         return HttpResponse(status, body, {**JSON_CONTENT, **flight.cors})
