@@ -8,9 +8,10 @@
   (`google.*`: google.com, google.co.uk, ...). Entries are tried in order, so the more
   specific come first (mail.google.com is email, before google.* is search).
 
-  `referrer_medium(...)` classifies a referrer: `internal` (the page's own host), the network's
-  medium, `other` (any other host), null (no referrer). `referrer_source(...)` names the
-  network or engine (null when unknown). `channel_group(...)` assigns a session its channel
+  `referrer_medium(...)` classifies a referrer's host: `internal` (the page's own host), the
+  network's medium, `other` (any other host), null (no referrer). `referrer_source(...)` names
+  the network or engine (null when unknown). Both take hosts (`url_host`), not URLs: the
+  regular expression then runs once per URL, not once per rule. `channel_group(...)` assigns a session its channel
   group from its UTM parameters and its referrer (rules below, after Google Analytics 4's
   default channel group).
 -#}
@@ -67,25 +68,27 @@
   {%- endif -%}
 {%- endmacro %}
 
-{#- The network or engine of a referrer URL (`Google`, `Reddit`, ...), null when unknown. -#}
-{% macro referrer_source(referrer) -%}
+{#- The network or engine of a referrer's host (`url_host`): `Google`, `Reddit`, ...; null when
+    unknown. Hosts are taken as arguments so that a model extracts each one once. -#}
+{% macro referrer_source(referrer_host) -%}
   case
   {%- for network in referrer_networks() %}
     when
-      {%- for domain in network.domains %} {{ host_in_domain(url_host(referrer), domain) }}
+      {%- for domain in network.domains %} {{ host_in_domain(referrer_host, domain) }}
       {%- if not loop.last %} or{% endif %}{% endfor %} then '{{ network.source }}'
   {%- endfor %}
   end
 {%- endmacro %}
 
-{#- `internal`, `search`, `social`, `email`, `other`, or null when there is no referrer. -#}
-{% macro referrer_medium(referrer, page_url) -%}
+{#- `internal`, `search`, `social`, `email`, `other`, or null when there is no referrer; from
+    the referrer's host and the page's host (`url_host`). -#}
+{% macro referrer_medium(referrer_host, page_host) -%}
   case
-    when {{ url_host(referrer) }} is null then null
-    when {{ url_host(referrer) }} = {{ url_host(page_url) }} then 'internal'
+    when {{ referrer_host }} is null then null
+    when {{ referrer_host }} = {{ page_host }} then 'internal'
   {%- for network in referrer_networks() %}
     when
-      {%- for domain in network.domains %} {{ host_in_domain(url_host(referrer), domain) }}
+      {%- for domain in network.domains %} {{ host_in_domain(referrer_host, domain) }}
       {%- if not loop.last %} or{% endif %}{% endfor %} then '{{ network.medium }}'
   {%- endfor %}
     else 'other'

@@ -110,11 +110,13 @@ def classified(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str |
         f"('c', {index}, {_literal(referrer)}, {_literal(source)}, {_literal(medium)})"
         for index, (source, medium, referrer) in enumerate(CHANNELS)
     )
-    medium = f"referrer_medium('referrer', \"{_literal(PAGE)}\")"
+    referrer_host = "url_host('referrer')"
+    page_host = f'url_host("{_literal(PAGE)}")'
+    medium = f"referrer_medium({referrer_host}, {page_host})"
     sql = (
         "select kind, position, "
         f"{{{{ {medium} }}}} as medium, "
-        "{{ referrer_source('referrer') }} as source, "
+        f"{{{{ referrer_source({referrer_host}) }}}} as source, "
         f"{{{{ channel_group('utm_source', 'utm_medium', {medium}) }}}} as channel "
         f"from (values {referrer_rows}, {channel_rows}) "
         "as examples(kind, position, referrer, utm_source, utm_medium) order by kind, position"

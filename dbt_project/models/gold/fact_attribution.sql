@@ -56,7 +56,9 @@ sessions as (
         utm_medium,
         utm_campaign,
         referrer,
-        first_page_url
+        referrer_source,
+        referrer_medium,
+        channel_group
     from {{ ref('silver_sessions') }}
     where (pageviews > 0 or affiliate_clicks > 0)
         and not coalesce(is_bot, false)
@@ -99,22 +101,14 @@ touches as (
         conversions.conversion_id,
         sessions.session_id as touch_session_id,
         sessions.session_start_ts as touch_ts,
-        {{ channel_group(
-            'sessions.utm_source',
-            'sessions.utm_medium',
-            referrer_medium('sessions.referrer', 'sessions.first_page_url')
-        ) }} as channel,
+        sessions.channel_group as channel,
         coalesce(
             sessions.utm_source,
-            {{ referrer_source('sessions.referrer') }},
+            sessions.referrer_source,
             {{ url_host('sessions.referrer') }},
             '(direct)'
         ) as source,
-        coalesce(
-            sessions.utm_medium,
-            {{ referrer_medium('sessions.referrer', 'sessions.first_page_url') }},
-            '(none)'
-        ) as medium,
+        coalesce(sessions.utm_medium, sessions.referrer_medium, '(none)') as medium,
         sessions.utm_campaign as campaign,
         {{ millis_between('sessions.session_start_ts', 'conversions.conversion_ts') }} as age_ms
     from candidate_touches

@@ -52,6 +52,22 @@ sessions as (
         cast(count(*) as integer) as events
     from events
     group by session_key
+),
+
+hosts as (
+    select
+        *,
+        {{ url_host('referrer') }} as referrer_host,
+        {{ url_host('first_page_url') }} as first_page_host
+    from sessions
+),
+
+sources as (
+    select
+        *,
+        {{ referrer_medium('referrer_host', 'first_page_host') }} as referrer_medium,
+        {{ referrer_source('referrer_host') }} as referrer_source
+    from hosts
 )
 
 select
@@ -72,10 +88,9 @@ select
     utm_campaign,
     {{ page_path('first_page_url') }} as landing_page,
     {{ page_path('last_page_url') }} as exit_page,
-    {{ referrer_medium('referrer', 'first_page_url') }} as referrer_medium,
-    {{ referrer_source('referrer') }} as referrer_source,
-    {{ channel_group('utm_source', 'utm_medium', referrer_medium('referrer', 'first_page_url')) }}
-        as channel_group,
+    referrer_medium,
+    referrer_source,
+    {{ channel_group('utm_source', 'utm_medium', 'referrer_medium') }} as channel_group,
     device_class,
     browser,
     os,
@@ -87,4 +102,4 @@ select
     revenue_cents,
     events,
     cast(session_start_ts as date) as event_dt
-from sessions
+from sources
