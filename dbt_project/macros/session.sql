@@ -22,6 +22,19 @@
   ({{ path }} = '{{ var("comparison_path") }}' or {{ path }} like '{{ var("comparison_path") }}/%')
 {%- endmacro %}
 
+{#-
+  Whether a page URL's path is a comparison page (`is_comparison_path`); false without a URL.
+  Such a URL contains the var, so that cheap test comes first and the regular expression runs
+  only on the few URLs that pass it (it cost a third of silver_sessions at 10 M events).
+-#}
+{% macro is_comparison_page(url) -%}
+  case
+    when {{ url }} like '%{{ var("comparison_path") }}%'
+      then {{ is_comparison_path(url_path(url)) }}
+    else false
+  end
+{%- endmacro %}
+
 {#- Null-safe equality (both null counts as equal), on DuckDB and Athena alike. -#}
 {% macro null_safe_equal(left, right) -%}
   (({{ left }} is null and {{ right }} is null) or coalesce({{ left }} = {{ right }}, false))

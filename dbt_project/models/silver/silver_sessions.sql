@@ -41,7 +41,7 @@ sessions as (
         {{ first_in_session('os') }} as os,
         bool_or(is_bot) as is_bot,
         coalesce(bool_or(
-            event_type = 'page_view' and {{ is_comparison_path(url_path('page_url')) }}
+            event_type = 'page_view' and {{ is_comparison_page('page_url') }}
         ), false) as saw_comparison,
         {{ first_in_session('affiliate_target', "event_type = 'affiliate_click'") }}
             as affiliate_target,
