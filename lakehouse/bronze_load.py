@@ -172,9 +172,7 @@ def _load_with_duckdb(
             keys,
             hour,
             data_dir=_local_path(table.location()) / "data",
-            scratch=bronze_duckdb.Scratch(
-                settings.duckdb_dir / "scratch", settings.duckdb.thread_count
-            ),
+            scratch=bronze_duckdb.Scratch.of(settings),
         )
     finally:
         conn.close()

@@ -142,6 +142,9 @@ class DuckDBSettings(BaseModel):
     ``<home>/duckdb``."""
     threads: int | None = Field(default=None, ge=1)
     """DuckDB's worker threads, and the bronze load's decompression threads; unset, the CPUs."""
+    scratch_dir: Path | None = None
+    """Where the bronze load inflates landed objects for DuckDB to read; unset, a folder in the
+    memory-backed ``/dev/shm`` when that has room, else ``<home>/duckdb/scratch``."""
 
     @property
     def memory_limit(self) -> str:

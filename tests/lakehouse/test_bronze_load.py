@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -393,8 +395,34 @@ def test_small_chunks_load_the_same_rows_and_leave_no_scratch(
 
     assert result.objects > 3
     assert canonical(bronze_rows(chunked)) == canonical(bronze_rows(whole))
-    scratch = chunked.duckdb_dir / "scratch"
-    assert not scratch.exists() or not any(scratch.iterdir())
+    scratch = bronze_duckdb.Scratch.of(chunked).folder
+    assert not any(scratch.glob("inflate-*"))
+
+
+def test_scratch_is_in_memory_when_there_is_room_else_under_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    monkeypatch.setattr(bronze_duckdb, "MEMORY_SCRATCH", tmp_path / "shm")
+    (tmp_path / "shm").mkdir()
+    monkeypatch.setattr(bronze_duckdb, "MEMORY_SCRATCH_ROOM", 1)
+    assert bronze_duckdb.Scratch.of(settings).folder.parent == tmp_path / "shm"
+    monkeypatch.setattr(bronze_duckdb, "MEMORY_SCRATCH_ROOM", 2**62)
+    assert bronze_duckdb.Scratch.of(settings).folder == settings.duckdb_dir / "scratch"
+    chosen = Settings(home=tmp_path / "home", duckdb={"scratch_dir": tmp_path / "chosen"})
+    assert bronze_duckdb.Scratch.of(chosen).folder == tmp_path / "chosen"
+
+
+def test_scratch_left_by_a_load_that_died_is_cleared(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", duckdb={"scratch_dir": tmp_path / "scratch"})
+    stale, current = tmp_path / "scratch" / "inflate-old", tmp_path / "scratch" / "inflate-new"
+    for folder in (stale, current):
+        (folder / "bronze").mkdir(parents=True)
+    old = time.time() - bronze_duckdb.STALE_SCRATCH_S - 60
+    os.utime(stale, (old, old))
+    bronze_duckdb.Scratch.of(settings)
+    assert not stale.exists()
+    assert current.exists()
 
 
 def test_a_record_landed_under_another_type_keeps_its_own_partition(
