@@ -56,6 +56,8 @@ BENCHMARKS: dict[str, Callable[[Report], object]] = {
     "bronze": bronze_bench.run,
     "lake": lake_bench.run,
     "scaling": _scaling,
+    "lake-10m": partial(peer_bench.run_scaling, sizes=(10_000_000,)),
+    "lake-30m": partial(peer_bench.run_scaling, sizes=(30_000_000,)),
     "increments": lake_bench.run_increments,
     "increments-quick": lake_bench.run_increments_quick,
     "ingest-slowloris": slowloris_bench.run,
