@@ -259,34 +259,38 @@ class IngestCore:
             if isinstance(event, dict):
                 version = event.get("schema_version")
                 known = checks.get(version if isinstance(version, str) else None)
+            valid = False
             if known is not None:
                 schema, is_valid = known
                 try:
                     valid = is_valid(event)
                 except Exception:  # what the validator cannot take, the full path rejects
                     valid = False
-                if valid:
-                    try:
-                        user = event.get("user")
-                        consent = user.get("consent") if isinstance(user, dict) else None
-                        if isinstance(consent, dict) and consent.get("analytics") is False:
-                            add(EventResult(index, DISCARDED))
-                            continue
-                        payload = build(event, schema, event_id_factory)
-                        data = dumps(payload)
-                        if len(data) + CLIENT_ONLY_BYTES > limit:
-                            raw = dumps(event)
-                            if len(raw) > limit:
-                                add(self._rejected(index, event, self._too_large(raw), request))
-                                continue
-                        records(StreamRecord(data, partition_key(payload)))
-                        accepted_ids(payload["event_id"])
-                        accepted_at(index)
-                    except Exception as error:
-                        logger.exception("event %d of a request could not be processed", index)
-                        add(self._rejected(index, event, self._processing_error(error), request))
+            try:
+                if not valid:
+                    add(self._decide(event, request, index, event_id_factory))
                     continue
-            add(self._decided(event, request, index, event_id_factory))
+                user = event.get("user")
+                consent = user.get("consent") if isinstance(user, dict) else None
+                if isinstance(consent, dict) and consent.get("analytics") is False:
+                    add(EventResult(index, DISCARDED))
+                    continue
+                payload = build(event, schema, event_id_factory)
+                data = dumps(payload)
+                if len(data) + CLIENT_ONLY_BYTES > limit:
+                    raw = dumps(event)
+                    if len(raw) > limit:
+                        add(self._rejected(index, event, self._too_large(raw), request))
+                        continue
+                record = StreamRecord(data, partition_key(payload))
+                event_id = payload["event_id"]
+            except Exception as error:
+                logger.exception("event %d of a request could not be processed", index)
+                add(self._rejected(index, event, self._processing_error(error), request))
+                continue
+            records(record)
+            accepted_ids(event_id)
+            accepted_at(index)
         return processed
 
     def process_event(
@@ -312,19 +316,6 @@ class IngestCore:
         return payload_builder(
             request, self.hmac_key, self.describe_agent, self._agent_fields, user_hashes
         )
-
-    def _decided(
-        self,
-        event: Any,
-        request: RequestContext,
-        index: int,
-        event_id_factory: Callable[[], str],
-    ) -> EventResult:
-        try:
-            return self._decide(event, request, index, event_id_factory)
-        except Exception as error:
-            logger.exception("event %d of a request could not be processed", index)
-            return self._rejected(index, event, self._processing_error(error), request)
 
     def _decide(
         self,
