@@ -288,14 +288,16 @@ def _to_landing(
     from streaming.generator.sinks.landing import write_landing
 
     settings = get_settings()
-    return write_landing(
+    summary = write_landing(
         config,
-        landing_store(settings),
+        landing_store(settings, durable=False),
         settings,
         workers=workers,
         buffer_seconds=buffer_seconds,
         progress=advance,
     )
+    os.sync()  # the objects were written without an fsync each
+    return summary
 
 
 def _to_http(

@@ -8,15 +8,18 @@ import uuid
 from pathlib import Path
 
 
-def write_atomically(target: Path, body: bytes) -> None:
-    """Replace ``target`` with ``body``; readers see the old file or the new one, never a part."""
+def write_atomically(target: Path, body: bytes, *, durable: bool = True) -> None:
+    """Replace ``target`` with ``body``; readers see the old file or the new one, never a part.
+    ``durable``: on the disk before the rename (an fsync); without it, the write is still
+    atomic but a machine crash may lose it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(body)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         Path(temp).replace(target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

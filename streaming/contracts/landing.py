@@ -48,13 +48,16 @@ class LandingStore(Protocol):
 
 
 class LocalLandingStore:
-    """A directory standing in for the landing bucket; writes are atomic (temp file, rename)."""
+    """A directory standing in for the landing bucket; writes are atomic (temp file, rename).
+    ``durable=False`` leaves out the fsync of each object: for data that can be made again
+    (``clickstream generate --landing``), never for what the delivery lands."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
+        self.durable = durable
 
     def put(self, key: str, body: bytes) -> None:
-        write_atomically(self.root / key, body)
+        write_atomically(self.root / key, body, durable=self.durable)
 
     def get(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
@@ -108,9 +111,13 @@ class S3LandingStore:
         return sorted(names)
 
 
-def landing_store(settings: Settings, s3_client: Any = None) -> LandingStore:
+def landing_store(
+    settings: Settings, s3_client: Any = None, *, durable: bool = True
+) -> LandingStore:
+    """The settings' landing store; ``durable`` as for :class:`LocalLandingStore` (S3 writes
+    are always durable)."""
     if settings.env == "local":
-        return LocalLandingStore(settings.landing_dir)
+        return LocalLandingStore(settings.landing_dir, durable=durable)
     if s3_client is None:
         import boto3
 
@@ -212,8 +219,12 @@ def error_key(settings: Settings, error_type: str, arrival: datetime, object_id:
 
 def encode_records(records: Iterable[dict[str, Any]]) -> bytes:
     """GZIP'd newline-delimited JSON, as Firehose delivers with GZIP compression on."""
-    lines = b"".join(orjson.dumps(record) + b"\n" for record in records)
-    return gzip.compress(lines, compresslevel=6, mtime=0)
+    return encode_lines(orjson.dumps(record) for record in records)
+
+
+def encode_lines(lines: Iterable[bytes]) -> bytes:
+    """:func:`encode_records` of records already serialized (compact JSON, one per item)."""
+    return gzip.compress(b"".join(line + b"\n" for line in lines), compresslevel=6, mtime=0)
 
 
 def count_records(body: bytes) -> int:

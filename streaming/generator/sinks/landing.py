@@ -15,13 +15,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import orjson
 
 from streaming.contracts.landing import (
     LandingStore,
     bronze_key,
+    encode_lines,
     encode_records,
     quarantine_key,
 )
@@ -60,7 +61,9 @@ class Landed(NamedTuple):
     """``bronze`` or ``quarantine``."""
     event_type: str
     """The bronze partition; empty for quarantine."""
-    record: dict[str, Any]
+    line: bytes
+    """The record as it lands (compact JSON): bytes cross from the worker processes cheaper
+    than the record's objects."""
     size: int
     """Bytes of the record as one NDJSON line, for the buffer's size limit."""
 
@@ -98,12 +101,12 @@ def land_slice(
                 event_id_factory=_assigned_ids(config.seed, plan.index, order),
             )
             if result.record is not None:
-                partition, record, size = bronze_route(result.record.data)
-                landed.append(Landed(arrival_ms, order, BRONZE, partition.name, record, size))
+                data = result.record.data
+                partition, _, size = bronze_route(data)  # the delivery's routing
+                landed.append(Landed(arrival_ms, order, BRONZE, partition.name, data, size))
             elif result.quarantined is not None:
-                row = result.quarantined
-                size = len(orjson.dumps(row)) + 1
-                landed.append(Landed(arrival_ms, order, QUARANTINE, "", row, size))
+                line = orjson.dumps(result.quarantined)
+                landed.append(Landed(arrival_ms, order, QUARANTINE, "", line, len(line) + 1))
             else:
                 discarded += 1
         del deliveries
@@ -169,26 +172,26 @@ class _FirehoseBuffers:
         window_ms, prefix, event_type = key
         entries.sort(key=lambda entry: entry[:3])
         window = datetime.fromtimestamp(window_ms / 1000, UTC)
-        for part, records in enumerate(self._parts(entries)):
+        for part, lines in enumerate(self._parts(entries)):
             object_id = derived_uuid(self.seed, "landing", prefix, event_type, window_ms, part)
             if prefix == BRONZE:
                 object_key = bronze_key(self.settings, event_type, window, object_id)
                 self.report.bronze_objects += 1
-                self.report.bronze_records += len(records)
+                self.report.bronze_records += len(lines)
             else:
                 object_key = quarantine_key(self.settings, window, object_id)
                 self.report.quarantine_objects += 1
-                self.report.quarantined += len(records)
-            self.store.put(object_key, encode_records(records))
+                self.report.quarantined += len(lines)
+            self.store.put(object_key, encode_lines(lines))
 
-    def _parts(self, entries: list[tuple[int, int, int, Landed]]) -> Iterator[list[dict[str, Any]]]:
-        part: list[dict[str, Any]] = []
+    def _parts(self, entries: list[tuple[int, int, int, Landed]]) -> Iterator[list[bytes]]:
+        part: list[bytes] = []
         size = 0
         for *_, item in entries:
             if part and size + item.size > self.buffer_bytes:
                 yield part
                 part, size = [], 0
-            part.append(item.record)
+            part.append(item.line)
             size += item.size
         if part:
             yield part
