@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from streaming.contracts.landing import (
     LocalLandingStore,
     bronze_key,
     decode_records,
+    encode_lines,
     encode_records,
     quarantine_key,
     quarantine_record,
@@ -115,3 +117,16 @@ def test_s3_store_behaves_like_the_local_one(monkeypatch: pytest.MonkeyPatch) ->
         assert decode_records(store.get("bronze/x/one.gz")) == [{"event_id": "a"}]
         head = client.head_object(Bucket="landing", Key="bronze/x/one.gz")
         assert "ContentEncoding" not in head  # a .gz object, not transparently compressed
+
+
+@pytest.mark.parametrize(("durable", "syncs"), [(True, 1), (False, 0)])
+def test_a_local_store_syncs_each_object_unless_told_the_data_can_be_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool, syncs: int
+) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    store = LocalLandingStore(tmp_path, durable=durable)
+    store.put("bronze/a.gz", encode_lines([b'{"a":1}']))
+    assert len(synced) == syncs
+    assert decode_records(store.get("bronze/a.gz")) == [{"a": 1}]
+    assert [item.key for item in store.list("bronze/")] == ["bronze/a.gz"]
