@@ -2,9 +2,20 @@
 
 {#- One row per user (seed 002 dim_users): every user of silver_events, with their sessions
     from silver_sessions, rebuilt whole on every run: first and last seen, first-touch source,
-    latest country, preferred device class, sessions and events to date, bot flag. -#}
+    latest country, preferred device class, sessions and events to date, bot flag. The sessions
+    are read once with the columns used (DuckDB materializes a CTE read more than once). -#}
 with sessions as (
-    select *
+    select
+        user_id_hash,
+        session_id,
+        session_start_ts,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        channel_group,
+        landing_page,
+        geo_country,
+        device_class
     from {{ ref('silver_sessions') }}
     where user_id_hash is not null
 ),
