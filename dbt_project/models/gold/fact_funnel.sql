@@ -7,9 +7,26 @@
 
 {#- One row per session: how far it went through compare → chart → affiliate click →
     conversion, the dimensions the funnel is split by, and the segments its user was in when it
-    started. -#}
+    started. The sessions are read with only the columns used: DuckDB materializes a CTE read
+    twice. -#}
 with sessions as (
-    select *
+    select
+        session_id,
+        user_id_hash,
+        session_start_ts,
+        saw_comparison,
+        chart_interactions,
+        affiliate_clicks,
+        affiliate_target,
+        payout_cents,
+        purchases,
+        revenue_cents,
+        ab_variant,
+        geo_country,
+        channel_group,
+        device_class,
+        is_bot,
+        event_dt
     from {{ ref('silver_sessions') }}
     where {{ in_rebuild_days('event_dt', widen=1) }}
 ),
