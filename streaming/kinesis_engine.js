@@ -36,9 +36,24 @@ server.on('request', (request, response) => {
   if (request.method === 'POST' && request.url === ERASE_PATH) {
     eraseRecords(request, response)
   } else {
-    kinesisApi(request, response)
+    kinesisApi(dropOnError(request, response), response)
   }
 })
+
+// kinesalite rethrows a request's error, and a client that goes away mid-request (a consumer
+// killed while it sends) then stops the whole engine with every stream. Such a request is
+// dropped instead: nothing of it was applied, its client is gone.
+function dropOnError(request, response) {
+  const on = request.on
+  request.on = function (event, listener) {
+    if (event !== 'error') return on.call(this, event, listener)
+    return on.call(this, event, (error) => {
+      console.error(`request dropped: ${error.code || error.message}`)
+      response.destroy()
+    })
+  }
+  return request
+}
 
 server.listen(Number(port), host, () => {
   console.log(`local Kinesis listening on http://${host}:${port}, records in ${path}`)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -141,3 +142,18 @@ def test_resources_are_ensured_on_a_server_this_home_did_not_start(tmp_path: Pat
         assert ensure_resources(guest) == resources
         streams = client(owner, "kinesis").list_streams()["StreamNames"]
         assert sorted(streams) == sorted([owner.stream_name, guest.stream_name])
+
+
+def test_a_client_gone_mid_request_does_not_stop_the_engine(tmp_path: Path) -> None:
+    settings = local_settings(tmp_path / "home")
+    with local_aws_running(settings):
+        pid = LocalAws(settings).kinesis.running_pid()
+        for _ in range(3):  # a request whose body never arrives whole
+            with socket.create_connection(("127.0.0.1", settings.local_aws.kinesis_port)) as peer:
+                peer.sendall(
+                    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n"
+                    b'X-Amz-Target: Kinesis_20131202.PutRecord\r\n\r\n{"StreamName":'
+                )
+        put_records(settings, [b'{"event_type":"page_view","n":1}'])
+        assert LocalAws(settings).kinesis.running_pid() == pid
+        assert stream_records(settings) == [b'{"event_type":"page_view","n":1}']
