@@ -1,17 +1,39 @@
 {#-
   How a session takes an attribute from its events: the first non-null value in the session's
-  event order (`position_asc`: ts, then event_id), null only when every event's value is null.
-  Staging turns empty strings into nulls, so an empty value never wins either. `min_by`/`max_by`
-  and aggregate `filter` read the same on DuckDB and Athena (Trino).
+  event order (ts, then event_id), null only when every event's value is null. Staging turns
+  empty strings into nulls, so an empty value never wins either.
+  These are window functions over the whole session (`session_window`), read on one row per
+  session: aggregate states holding strings (`min_by` of text) are not spilled by DuckDB, and
+  with 7.5 M sessions in a day they ran out of memory at 3 GB; a window is sorted and spills.
+  DuckDB writes `ignore nulls` inside the call, Athena (Trino) after it.
 -#}
 
+{% macro session_window() -%}
+  partition by session_key order by ts, event_id
+  rows between unbounded preceding and unbounded following
+{%- endmacro %}
+
 {% macro first_in_session(column, condition='true') -%}
-  min_by({{ column }}, position_asc) filter (where {{ column }} is not null and {{ condition }})
+  {{ return(value_in_session('first_value', column, condition)) }}
 {%- endmacro %}
 
 {#- The last non-null value in the session's event order (e.g. the exit page). -#}
 {% macro last_in_session(column, condition='true') -%}
-  max_by({{ column }}, position_asc) filter (where {{ column }} is not null and {{ condition }})
+  {{ return(value_in_session('last_value', column, condition)) }}
+{%- endmacro %}
+
+{% macro value_in_session(function, column, condition) -%}
+  {{ return(adapter.dispatch('value_in_session', 'clickstream')(function, column, condition)) }}
+{%- endmacro %}
+
+{% macro _session_candidate(column, condition) -%}
+  {%- if condition == 'true' -%}{{ column }}{%- else -%}case when {{ condition }} then {{ column }} end{%- endif -%}
+{%- endmacro %}
+{% macro duckdb__value_in_session(function, column, condition) -%}
+  {{ function }}({{ _session_candidate(column, condition) }} ignore nulls) over ({{ session_window() }})
+{%- endmacro %}
+{% macro athena__value_in_session(function, column, condition) -%}
+  {{ function }}({{ _session_candidate(column, condition) }}) ignore nulls over ({{ session_window() }})
 {%- endmacro %}
 
 {#-

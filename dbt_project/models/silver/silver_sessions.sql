@@ -7,25 +7,41 @@
 
 {#- One row per session (real or derived), partitioned by the date the session started.
     A session takes each attribute from its events by one rule: the first non-null value in
-    the session's event order (ts, then event_id); empty strings are already nulls. -#}
+    the session's event order (ts, then event_id); empty strings are already nulls. Every
+    attribute is a window over the session's events, read on its first event (macros/session.sql
+    says why not an aggregate). -#}
 with events as (
     select * from {{ ref('int_session_events') }}
 ),
 
-sessions as (
+session_rows as (
     select
         session_key,
+        position_asc,
         {{ first_in_session('user_id_hash') }} as user_id_hash,
-        min(ts) as session_start_ts,
-        max(ts) as session_end_ts,
-        cast(count(case when event_type = 'page_view' then 1 end) as integer) as pageviews,
-        cast(count(case when event_type = 'chart_interaction' then 1 end) as integer)
-            as chart_interactions,
-        cast(count(case when event_type = 'affiliate_click' then 1 end) as integer)
-            as affiliate_clicks,
-        cast(count(case when event_type = 'purchase' then 1 end) as integer) as purchases,
+        min(ts) over ({{ session_window() }}) as session_start_ts,
+        max(ts) over ({{ session_window() }}) as session_end_ts,
+        cast(
+            count(case when event_type = 'page_view' then 1 end) over ({{ session_window() }})
+            as integer
+        ) as pageviews,
+        cast(
+            count(case when event_type = 'chart_interaction' then 1 end)
+                over ({{ session_window() }})
+            as integer
+        ) as chart_interactions,
+        cast(
+            count(case when event_type = 'affiliate_click' then 1 end)
+                over ({{ session_window() }})
+            as integer
+        ) as affiliate_clicks,
+        cast(
+            count(case when event_type = 'purchase' then 1 end) over ({{ session_window() }})
+            as integer
+        ) as purchases,
         cast(
             sum(case when event_type = 'purchase' then coalesce(revenue_cents, 0) else 0 end)
+                over ({{ session_window() }})
             as bigint
         ) as revenue_cents,
         {{ first_in_session('page_url') }} as first_page_url,
@@ -39,19 +55,25 @@ sessions as (
         {{ first_in_session('device_class') }} as device_class,
         {{ first_in_session('browser') }} as browser,
         {{ first_in_session('os') }} as os,
-        bool_or(is_bot) as is_bot,
+        bool_or(is_bot) over ({{ session_window() }}) as is_bot,
         coalesce(bool_or(
             event_type = 'page_view' and {{ is_comparison_page('page_url') }}
-        ), false) as saw_comparison,
+        ) over ({{ session_window() }}), false) as saw_comparison,
         {{ first_in_session('affiliate_target', "event_type = 'affiliate_click'") }}
             as affiliate_target,
         cast(
             sum(case when event_type = 'affiliate_click' then coalesce(payout_cents, 0) else 0 end)
+                over ({{ session_window() }})
             as bigint
         ) as payout_cents,
-        cast(count(*) as integer) as events
+        cast(count(*) over ({{ session_window() }}) as integer) as events
     from events
-    group by session_key
+),
+
+sessions as (
+    select *
+    from session_rows
+    where position_asc = 1
 ),
 
 hosts as (
