@@ -139,7 +139,11 @@ class Scratch:
         folder = settings.duckdb.scratch_dir or _default_scratch(settings)
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("inflate-*"):
-            if time.time() - stale.stat().st_mtime > STALE_SCRATCH_S:
+            try:
+                age = time.time() - stale.stat().st_mtime
+            except FileNotFoundError:  # its load, sharing the folder, just finished
+                continue
+            if age > STALE_SCRATCH_S:
                 shutil.rmtree(stale, ignore_errors=True)
         return cls(folder, settings.duckdb.thread_count)
 
