@@ -64,20 +64,27 @@ def tree_rss_bytes(pid: int, proc: Path = Path("/proc")) -> int:
 
 
 class PeakRss:
-    """Samples the RSS of a process tree in a background thread; ``peak`` is the largest sum."""
+    """Samples the RSS of a process tree in a background thread; ``peak`` is the largest sum,
+    ``peak_root`` what the tree's first process held at that sample (the rest is its
+    descendants': dbt under our lake task, the JVM under PySpark's driver)."""
 
     def __init__(self, pid: int, interval: float = 0.1, proc: Path = Path("/proc")) -> None:
         self.pid = pid
         self.interval = interval
         self.proc = proc
         self.peak = 0
+        self.peak_root = 0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> int:
-        current = tree_rss_bytes(self.pid, self.proc)
-        self.peak = max(self.peak, current)
+        root = rss_bytes(self.pid, self.proc)
+        current = root + sum(
+            rss_bytes(member, self.proc) for member in process_tree(self.pid, self.proc)[1:]
+        )
+        if current > self.peak:
+            self.peak, self.peak_root = current, root
         self.samples += 1
         return current
 
@@ -102,6 +109,8 @@ class Measured:
     """Bytes: the peak of the sampled sum over the process tree."""
     stdout: str
     stderr: str = field(repr=False, default="")
+    peak_root_rss: int = 0
+    """Bytes: what the job's own process held at the peak; the rest was its descendants'."""
 
 
 class JobError(RuntimeError):
@@ -131,7 +140,7 @@ def run_measured(
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise JobError(f"{command[:4]} exited {process.returncode}:\n{stderr[-4000:]}")
-    return Measured(seconds, sampler.peak, stdout, stderr)
+    return Measured(seconds, sampler.peak, stdout, stderr, sampler.peak_root)
 
 
 def directory_bytes(path: Path) -> int:

@@ -70,6 +70,12 @@ class Side:
     def peak_rss(self) -> int:
         return int(statistics.median(run.peak_rss for run in self.runs))
 
+    @property
+    def peak_root_rss(self) -> int:
+        """At the peak, the job's own process (our lake task, PySpark's driver); the rest is
+        its descendants (dbt, the JVM)."""
+        return int(statistics.median(run.peak_root_rss for run in self.runs))
+
     def add(self, measured: Measured) -> None:
         self.runs.append(measured)
         self.timings.append(json.loads(measured.stdout.strip().splitlines()[-1]))
@@ -267,7 +273,11 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
             runs=len(result.ours.runs),
             lower_is_better=True,
             equal=result.equal,
-            note="sum of RSS over the job's processes (dbt, JVM), sampled every 0.1 s",
+            note=(
+                "sum of RSS over the job's processes, sampled every 0.1 s; at the peak, ours: "
+                + _peak_split(result.ours, "task", "dbt")
+                + (f"; peer: {_peak_split(result.peer, 'driver', 'JVM')}" if has_peer else "")
+            ),
         )
     )
     ours_total = sum(result.bytes_ours.values())
@@ -295,6 +305,11 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
             ),
         )
     )
+
+
+def _peak_split(side: Side, root: str, descendants: str) -> str:
+    rest = side.peak_rss - side.peak_root_rss
+    return f"{root} {side.peak_root_rss / MiB:,.0f} + {descendants} {rest / MiB:,.0f} MiB"
 
 
 def run(report: Report, *, events: int = 1_000_000, runs: int = 3) -> LakeComparison:
