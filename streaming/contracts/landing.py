@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import gzip
+import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -233,7 +234,15 @@ def count_records(body: bytes) -> int:
 
 
 def decode_records(body: bytes) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in gzip.decompress(body).splitlines() if line]
+    return list(iter_records(body))
+
+
+def iter_records(body: bytes) -> Iterator[dict[str, Any]]:
+    """The records of a gzipped JSON-lines object one at a time, never all of them inflated."""
+    with gzip.GzipFile(fileobj=io.BytesIO(body)) as lines:
+        for line in lines:
+            if line.strip():
+                yield orjson.loads(line)
 
 
 def quarantine_record(
