@@ -59,32 +59,44 @@ def rss_bytes(pid: int, proc: Path = Path("/proc")) -> int:
     return int(fields[1]) * PAGE_SIZE
 
 
+def process_name(pid: int, proc: Path = Path("/proc")) -> str:
+    """The process's command name (``dbt``, ``java``, ``python``), "" once it is gone."""
+    try:
+        return (proc / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def tree_rss_bytes(pid: int, proc: Path = Path("/proc")) -> int:
     return sum(rss_bytes(member, proc) for member in process_tree(pid, proc))
 
 
 class PeakRss:
     """Samples the RSS of a process tree in a background thread; ``peak`` is the largest sum,
-    ``peak_root`` what the tree's first process held at that sample (the rest is its
-    descendants': dbt under our lake task, the JVM under PySpark's driver)."""
+    ``peak_largest`` the name and RSS of the tree's largest process at that sample (dbt in our
+    lake build, the JVM in PySpark's)."""
 
     def __init__(self, pid: int, interval: float = 0.1, proc: Path = Path("/proc")) -> None:
         self.pid = pid
         self.interval = interval
         self.proc = proc
         self.peak = 0
-        self.peak_root = 0
+        self.peak_largest: tuple[str, int] = ("", 0)
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> int:
-        root = rss_bytes(self.pid, self.proc)
-        current = root + sum(
-            rss_bytes(member, self.proc) for member in process_tree(self.pid, self.proc)[1:]
-        )
+        sizes = {
+            member: rss_bytes(member, self.proc) for member in process_tree(self.pid, self.proc)
+        }
+        current = sum(sizes.values())
         if current > self.peak:
-            self.peak, self.peak_root = current, root
+            largest = max(sizes, key=sizes.__getitem__)
+            self.peak, self.peak_largest = (
+                current,
+                (process_name(largest, self.proc), sizes[largest]),
+            )
         self.samples += 1
         return current
 
@@ -109,8 +121,8 @@ class Measured:
     """Bytes: the peak of the sampled sum over the process tree."""
     stdout: str
     stderr: str = field(repr=False, default="")
-    peak_root_rss: int = 0
-    """Bytes: what the job's own process held at the peak; the rest was its descendants'."""
+    peak_largest: tuple[str, int] = ("", 0)
+    """The name and RSS (bytes) of the job's largest process at the peak."""
 
 
 class JobError(RuntimeError):
@@ -140,7 +152,7 @@ def run_measured(
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise JobError(f"{command[:4]} exited {process.returncode}:\n{stderr[-4000:]}")
-    return Measured(seconds, sampler.peak, stdout, stderr, sampler.peak_root)
+    return Measured(seconds, sampler.peak, stdout, stderr, sampler.peak_largest)
 
 
 def directory_bytes(path: Path) -> int:

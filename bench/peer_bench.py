@@ -5,7 +5,8 @@ Both sides run as subprocesses measured the same way (wall time including start-
 of the whole process tree, sampled every 0.1 s):
 
 * ours: ``python -m bench.lake_task``: every landed hour into bronze (Iceberg), then the full
-  silver+gold ``dbt run``; it does more than the peer (gold and user segments too);
+  silver+gold ``dbt run``, each step in a process of its own as the orchestrator runs them; it
+  does more than the peer (gold and user segments too);
 * the peer: ``bench/.venv-peers/bin/python -m bench.peers.spark_job``: landing -> bronze
   Parquet -> silver events -> silver sessions, driver memory 4 GB, 8 shuffle partitions.
 
@@ -70,11 +71,11 @@ class Side:
     def peak_rss(self) -> int:
         return int(statistics.median(run.peak_rss for run in self.runs))
 
-    @property
-    def peak_root_rss(self) -> int:
-        """At the peak, the job's own process (our lake task, PySpark's driver); the rest is
-        its descendants (dbt, the JVM)."""
-        return int(statistics.median(run.peak_root_rss for run in self.runs))
+    def peak_split(self) -> str:
+        """At the peak of the run with the median peak: its largest process, and the rest."""
+        run = sorted(self.runs, key=lambda run: run.peak_rss)[len(self.runs) // 2]
+        name, largest = run.peak_largest
+        return f"{name} {largest / MiB:,.0f} + the rest {(run.peak_rss - largest) / MiB:,.0f} MiB"
 
     def add(self, measured: Measured) -> None:
         self.runs.append(measured)
@@ -275,8 +276,8 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
             equal=result.equal,
             note=(
                 "sum of RSS over the job's processes, sampled every 0.1 s; at the peak, ours: "
-                + _peak_split(result.ours, "task", "dbt")
-                + (f"; peer: {_peak_split(result.peer, 'driver', 'JVM')}" if has_peer else "")
+                + result.ours.peak_split()
+                + (f"; peer: {result.peer.peak_split()}" if has_peer else "")
             ),
         )
     )
@@ -305,11 +306,6 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
             ),
         )
     )
-
-
-def _peak_split(side: Side, root: str, descendants: str) -> str:
-    rest = side.peak_rss - side.peak_root_rss
-    return f"{root} {side.peak_root_rss / MiB:,.0f} + {descendants} {rest / MiB:,.0f} MiB"
 
 
 def run(report: Report, *, events: int = 1_000_000, runs: int = 3) -> LakeComparison:

@@ -92,6 +92,7 @@ def load_segment_changes(
                 else:
                     transaction.append(batch)
                 rows += batch.num_rows
+    pa.default_memory_pool().release_unused()  # the build runs dbt next, keeping this process
     return rows
 
 
