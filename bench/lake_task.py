@@ -48,7 +48,8 @@ def _in_child(args: argparse.Namespace, step: str) -> dict[str, float]:
         command += ["--hours", *args.hours]
     if args.select:
         command += ["--select", *args.select]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    # the step's stderr (dbt's log, a traceback) passes through to the job's
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     timings: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     return timings
 

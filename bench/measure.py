@@ -93,10 +93,8 @@ class PeakRss:
         current = sum(sizes.values())
         if current > self.peak:
             largest = max(sizes, key=sizes.__getitem__)
-            self.peak, self.peak_largest = (
-                current,
-                (process_name(largest, self.proc), sizes[largest]),
-            )
+            self.peak = current
+            self.peak_largest = (process_name(largest, self.proc), sizes[largest])
         self.samples += 1
         return current
 
