@@ -8,8 +8,14 @@
   DuckDB writes `ignore nulls` inside the call, Athena (Trino) after it.
 -#}
 
-{% macro session_window() -%}
+{#- The session's events in order; `session_window` adds the whole session as the frame. Both
+    share one sort, so one window pass numbers the events and computes every attribute. -#}
+{% macro session_order() -%}
   partition by session_key order by ts, event_id
+{%- endmacro %}
+
+{% macro session_window() -%}
+  {{ session_order() }}
   rows between unbounded preceding and unbounded following
 {%- endmacro %}
 

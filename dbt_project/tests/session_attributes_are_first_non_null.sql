@@ -1,12 +1,17 @@
 {#- Rule: a session's attribute is the first non-null value in its event order (ts, then
-    event_id), computed here independently of the model: sessions where it differs fail. -#}
+    event_id), computed here independently of the model: sessions where it differs fail. Only
+    sessions the run rebuilt are compared: they start on its days widened by one, so the events
+    read (a day more on both sides) hold each of them whole. -#}
 {{ config(meta={'dagster': {'ref': {'name': 'silver_sessions'}}}) }}
 {%- set attributes = {
     'user_id_hash': 'user_id_hash', 'geo_country': 'geo_country', 'ab_variant': 'ab_variant',
     'utm_source': 'utm_source', 'utm_medium': 'utm_medium', 'utm_campaign': 'utm_campaign',
     'referrer': 'referrer', 'first_page_url': 'page_url'} %}
 with events as (
-    select * from {{ ref('int_session_events') }}
+    select
+        *,
+        row_number() over ({{ session_order() }}) as position_asc
+    from {{ ref('int_session_events') }}
 ),
 
 first_positions as (
@@ -18,6 +23,7 @@ first_positions as (
     {%- endfor %}
     from events
     group by session_key
+    having {{ in_rebuild_days('cast(min(ts) as date)', widen=1) }}
 ),
 
 expected as (

@@ -1,9 +1,11 @@
 {#-
-  Events of the sessions this run rebuilds, each with its session key. The run rewrites the
-  session partitions of its event days widened by one day (silver_sessions'
+  Events that may belong to the sessions this run rebuilds, each with its session key. The run
+  rewrites the session partitions of its event days widened by one day (silver_sessions'
   `rewrite_widen_days`); a session is rebuilt whole: events are read one day beyond that on
-  both sides, and only sessions that start inside it are kept (their partition is the start
-  date). A session may span at most two consecutive days for this to hold.
+  both sides, and silver_sessions keeps only the sessions that start inside it (their
+  partition is the start date). A session may span at most two consecutive days for this to
+  hold. Ordering events within their session is left to silver_sessions, which does it in the
+  one window pass that computes the session's attributes.
   Events without a session id are sessionised per user: a new session starts after
   `session_gap_minutes` of inactivity; its key is derived from the user and its first event,
   so it is the same on every run. An event with neither gets a session of its own.
@@ -61,16 +63,7 @@ keyed as (
     from {{ ref('silver_events') }} as events
     left join orphan_keys on events.event_id = orphan_keys.event_id
     where {{ in_rebuild_days('events.event_dt', widen=2) }}
-),
-
-with_bounds as (
-    select
-        *,
-        min(ts) over (partition by session_key) as session_start_ts,
-        row_number() over (partition by session_key order by ts, event_id) as position_asc
-    from keyed
 )
 
 select *
-from with_bounds
-where {{ in_rebuild_days('cast(session_start_ts as date)', widen=1) }}
+from keyed
