@@ -78,8 +78,8 @@ def open_warehouse(settings: Settings) -> Warehouse:
 class LocalWarehouse:
     """DuckDB with every Iceberg table as a view; views follow new commits within ``refresh``.
 
-    Views are re-pointed at the tables' current metadata files at most once per
-    ``refresh_seconds``; the real-time snapshot is attached anew for every ``rt`` query (it
+    Views of tables with a new commit are re-pointed at their current metadata files at most once
+    per ``refresh_seconds``; the real-time snapshot is attached anew for every ``rt`` query (it
     moves every half second). One connection serves the callers' threads, one query at a time.
     """
 
@@ -101,8 +101,14 @@ class LocalWarehouse:
 
         if time.monotonic() - self._attached_at < self._refresh_seconds:
             return
-        self._locations = metadata_locations(self._catalog)
-        attach_views(self._conn, self._locations)
+        current = metadata_locations(self._catalog)
+        moved = {
+            table: location
+            for table, location in current.items()
+            if self._locations.get(table) != location
+        }
+        attach_views(self._conn, moved)  # creating a view reads its metadata file
+        self._locations = current
         self._attached_at = time.monotonic()
 
     def query(self, sql: str, source: Source = "lake") -> pa.Table:

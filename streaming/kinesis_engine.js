@@ -9,6 +9,7 @@
 'use strict'
 
 const kinesaliteDb = require('kinesalite/db')
+require('./kinesis_sequences').install(kinesaliteDb)
 
 // kinesalite keeps its store private; capture it as the server creates it.
 let store = null

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,7 @@ class ShardReader(threading.Thread):
         kinesis = reader_client(self.settings)
         iterator: str | None = None
         while not self.stop.is_set():
+            called_at = time.monotonic()
             try:
                 if iterator is None:
                     iterator = self._iterator(kinesis)
@@ -167,10 +169,13 @@ class ShardReader(threading.Thread):
                 self.reached_tip = True
                 log.info("%s: caught up at %s", self.shard_id, self.state.last_read or "the start")
             self.state.state = "caught up" if at_tip else "reading"
-            if at_tip:
-                if self.once:
-                    return
-                self.stop.wait(self.poll_seconds)
+            if at_tip and self.once:
+                return
+            if len(records) < GET_RECORDS_LIMIT:
+                # Near the tip: one call per poll interval, so a busy stream is read in batches
+                # rather than a record or two per call (each call costs the stream far more
+                # than a record does, and Kinesis allows a shard five calls a second).
+                self.stop.wait(called_at + self.poll_seconds - time.monotonic())
 
     def _hand_over(self, batch: ShardBatch) -> None:
         """Put a batch on the queue, waiting while the owner is behind (unless stopping)."""

@@ -86,6 +86,38 @@ def test_local_views_follow_new_commits_and_report_freshness(tmp_path: Path) -> 
         warehouse.close()
 
 
+def test_a_refresh_recreates_only_the_views_of_tables_with_a_new_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakehouse import engine
+
+    settings = Settings(home=tmp_path)
+    catalog = open_catalog(settings)
+    schema = pa.schema([("n", pa.int64())])
+    moving = catalog.create_table("mart.moving", schema)
+    catalog.create_table("mart.still", schema).append(pa.table({"n": [1]}, schema=schema))
+    moving.append(pa.table({"n": [2]}, schema=schema))
+    attached: list[list[str]] = []
+    attach = engine.attach_views
+
+    def recording(conn: duckdb.DuckDBPyConnection, locations: dict[Any, str]) -> list[str]:
+        names = attach(conn, locations)
+        attached.append(names)
+        return names
+
+    monkeypatch.setattr(engine, "attach_views", recording)
+    warehouse = LocalWarehouse(settings, refresh_seconds=0)
+    try:
+        total = "select (select sum(n) from mart.moving) + (select sum(n) from mart.still) as n"
+        assert warehouse.query(total).to_pylist() == [{"n": 3}]
+        assert warehouse.query(total).to_pylist() == [{"n": 3}]
+        moving.append(pa.table({"n": [4]}, schema=schema))
+        assert warehouse.query(total).to_pylist() == [{"n": 7}]
+    finally:
+        warehouse.close()
+    assert attached == [["mart.moving", "mart.still"], [], ["mart.moving"]]
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWarehouse]:
     for name, value in {
