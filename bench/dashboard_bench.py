@@ -261,37 +261,27 @@ def run(report: Report) -> None:
             note="once per start: imports, the catalog and DuckDB's extensions",
         )
     )
+    new_tab = "headless Chromium, a new tab (empty cache), from navigation to the last chart drawn"
     for title, seconds in times.items():
-        median = statistics.median(seconds)
-        report.add(
-            Row(
-                f"dashboard page '{title}', {month}",
-                median,
-                "s",
-                goal=f"<= {GOAL_SECONDS:.0f} s",
-                met=median <= GOAL_SECONDS,
-                runs=len(seconds),
-                lower_is_better=True,
-                note=(
-                    "headless Chromium, a new tab (empty cache), from navigation to the last "
-                    "chart drawn; queries uncached"
-                ),
-            )
-        )
+        report.add(_page_row(f"dashboard page '{title}', {month}", seconds, new_tab))
+    clicked = (
+        "one tab, from a click on the page's link in the sidebar to the last chart drawn; first "
+        "visit since the app started"
+    )
     for title, seconds in navigated.items():
-        median = statistics.median(seconds)
-        report.add(
-            Row(
-                f"dashboard page '{title}' from the app's navigation, {month}",
-                median,
-                "s",
-                goal=f"<= {GOAL_SECONDS:.0f} s",
-                met=median <= GOAL_SECONDS,
-                runs=len(seconds),
-                lower_is_better=True,
-                note=(
-                    "one tab, from a click on the page's link in the sidebar to the last chart "
-                    "drawn; first visit since the app started, queries uncached"
-                ),
-            )
-        )
+        name = f"dashboard page '{title}' from the app's navigation, {month}"
+        report.add(_page_row(name, seconds, clicked))
+
+
+def _page_row(name: str, seconds: list[float], how: str) -> Row:
+    median = statistics.median(seconds)
+    return Row(
+        name,
+        median,
+        "s",
+        goal=f"<= {GOAL_SECONDS:.0f} s",
+        met=median <= GOAL_SECONDS,
+        runs=len(seconds),
+        lower_is_better=True,
+        note=f"{how}; queries uncached",
+    )
