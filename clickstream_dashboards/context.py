@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ import streamlit as st
 
 from clickstream_dashboards import queries
 from clickstream_dashboards.filters import Filters
-from lakehouse.warehouse import Warehouse, open_warehouse
+from lakehouse.warehouse import Warehouse, WarehouseError, open_warehouse
 from streaming.contracts.settings import get_settings
 
 # Marts change once an hour; a page re-reads them at most this often. The real-time page
@@ -22,7 +23,12 @@ Result = TypeVar("Result")
 
 @st.cache_resource(show_spinner=False)
 def warehouse() -> Warehouse:
-    return open_warehouse(get_settings())
+    """Opened once per server, with the lake's views attached then: the first page of the lake
+    does not wait for them."""
+    opened = open_warehouse(get_settings())
+    with contextlib.suppress(WarehouseError):  # a page's own query reports it
+        opened.prepare()
+    return opened
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)

@@ -44,6 +44,10 @@ class Warehouse(Protocol):
         """One row per lake table: its name and the time of its latest commit (UTC)."""
         ...
 
+    def prepare(self) -> None:
+        """Do ahead what the first query would otherwise wait for."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -132,6 +136,16 @@ class LocalWarehouse:
             return self._conn.execute(sql).to_arrow_table()
         finally:
             self._conn.execute('detach "rt"')
+
+    def prepare(self) -> None:
+        """Attach the lake's views (reading every table's metadata, 0.3-0.4 s on a built lake)."""
+        import duckdb
+
+        with self._lock:
+            try:
+                self._attach_if_stale()
+            except duckdb.Error as error:
+                raise WarehouseError(str(error).strip()) from error
 
     def freshness(self) -> pa.Table:
         with self._lock:
@@ -317,6 +331,9 @@ class AwsWarehouse:
             token = page.get("NextToken")
             if not token:
                 return arrow_table(columns, rows)
+
+    def prepare(self) -> None:
+        """Nothing to do ahead: Athena and the Data API keep no state between queries."""
 
     def freshness(self) -> pa.Table:
         names: list[str] = []
