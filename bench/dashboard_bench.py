@@ -55,6 +55,8 @@ PAGES = (
     ("data-health", "Data health"),
 )
 STARTUP = "startup"
+NAVIGATION_START = "Real time"
+"""The page the navigation run opens its tab on."""
 MODELS = Path(__file__).resolve().parents[1] / "dbt_project" / "models"
 SETTLED = (
     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
@@ -237,7 +239,7 @@ def page_seconds(
                         page.close()
                         times[title].append(seconds)
                 with serving(settings, _free_port()) as url:
-                    page, _ = open_page(browser, f"{url}/realtime", "Real time")
+                    page, _ = open_page(browser, f"{url}/realtime", NAVIGATION_START)
                     for _, title in PAGES:
                         navigated[title].append(navigate(page, title))
                     page.close()
@@ -270,7 +272,11 @@ def run(report: Report) -> None:
     )
     for title, seconds in navigated.items():
         name = f"dashboard page '{title}' from the app's navigation, {month}"
-        report.add(_page_row(name, seconds, clicked))
+        if title == NAVIGATION_START:
+            how = clicked.replace("first visit", "second visit (the tab opened on it)")
+            report.add(_page_row(name, seconds, how + "; it never caches its queries"))
+        else:
+            report.add(_page_row(name, seconds, clicked))
 
 
 def _page_row(name: str, seconds: list[float], how: str) -> Row:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -79,6 +80,22 @@ def open_warehouse(settings: Settings) -> Warehouse:
     return LocalWarehouse(settings)
 
 
+@contextmanager
+def _as_warehouse_errors() -> Iterator[None]:
+    """DuckDB's errors, and the catalog's while it lists the lake's tables, as one clear
+    :class:`WarehouseError`."""
+    import duckdb
+    from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except duckdb.Error as error:
+        raise WarehouseError(str(error).strip()) from error
+    except (SQLAlchemyError, NoSuchTableError, NoSuchNamespaceError) as error:
+        raise WarehouseError(f"the lake's catalog could not be read: {error}") from error
+
+
 class LocalWarehouse:
     """DuckDB with every Iceberg table as a view; views follow new commits within ``refresh``.
 
@@ -116,18 +133,13 @@ class LocalWarehouse:
         self._attached_at = time.monotonic()
 
     def query(self, sql: str, source: Source = "lake") -> pa.Table:
-        import duckdb
-
         from streaming.realtime.store import attach_realtime
 
-        with self._lock:
-            try:
-                if source == "rt":
-                    return self._query_realtime(sql, attach_realtime)
-                self._attach_if_stale()
-                return self._conn.execute(sql).to_arrow_table()
-            except duckdb.Error as error:
-                raise WarehouseError(str(error).strip()) from error
+        with self._lock, _as_warehouse_errors():
+            if source == "rt":
+                return self._query_realtime(sql, attach_realtime)
+            self._attach_if_stale()
+            return self._conn.execute(sql).to_arrow_table()
 
     def _query_realtime(self, sql: str, attach: Callable[..., object]) -> pa.Table:
         if attach(self._conn, self._settings) is None:
@@ -139,16 +151,11 @@ class LocalWarehouse:
 
     def prepare(self) -> None:
         """Attach the lake's views (reading every table's metadata, 0.3-0.4 s on a built lake)."""
-        import duckdb
-
-        with self._lock:
-            try:
-                self._attach_if_stale()
-            except duckdb.Error as error:
-                raise WarehouseError(str(error).strip()) from error
+        with self._lock, _as_warehouse_errors():
+            self._attach_if_stale()
 
     def freshness(self) -> pa.Table:
-        with self._lock:
+        with self._lock, _as_warehouse_errors():
             self._attach_if_stale()
             if not self._locations:
                 return FRESHNESS_SCHEMA.empty_table()

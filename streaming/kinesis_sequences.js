@@ -8,8 +8,6 @@
 
 const DECIMAL = /^[1-9][0-9]{0,199}$/
 const HEX = /^[0-9a-f]+$/
-const POW_2_124 = 2n ** 124n
-const POW_2_124_NEXT = 2n ** 125n * 16n
 const POW_2_185 = 2n ** 185n
 const POW_2_185_NEXT = 3n * 2n ** 184n
 
@@ -22,11 +20,9 @@ function install(db) {
 
 function parseSequence(seq, exactParse) {
   if (typeof seq !== 'string' || !DECIMAL.test(seq)) return exactParse(seq)
-  let number = BigInt(seq)
-  if (number < POW_2_124) number += POW_2_124
-  if (number < POW_2_124_NEXT || number <= POW_2_185 || number >= POW_2_185_NEXT) {
-    return exactParse(seq)
-  }
+  // Version 2 numbers lie in this range; kinesalite's own code reads smaller ones (version 1).
+  const number = BigInt(seq)
+  if (number <= POW_2_185 || number >= POW_2_185_NEXT) return exactParse(seq)
   const hex = number.toString(16)
   if (hex[hex.length - 1] !== '2') return exactParse(seq)
   const seqIxHex = hex.slice(11, 27)

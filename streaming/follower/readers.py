@@ -103,6 +103,16 @@ def reader_client(settings: Settings) -> Any:
     )
 
 
+def waits_out_poll(records: int, millis_behind: int) -> bool:
+    """Whether a reader waits out its poll interval after a call that returned ``records``.
+
+    At the tip, one call per interval: a busy stream is then read in batches rather than a
+    record or two per call (each call costs the stream far more than a record does, and Kinesis
+    allows a shard five calls a second). A reader behind the tip reads on, short batches
+    included: Kinesis returns them while catching up too."""
+    return millis_behind == 0 and records < GET_RECORDS_LIMIT
+
+
 class ShardReader(threading.Thread):
     def __init__(
         self,
@@ -171,10 +181,7 @@ class ShardReader(threading.Thread):
             self.state.state = "caught up" if at_tip else "reading"
             if at_tip and self.once:
                 return
-            if len(records) < GET_RECORDS_LIMIT:
-                # Near the tip: one call per poll interval, so a busy stream is read in batches
-                # rather than a record or two per call (each call costs the stream far more
-                # than a record does, and Kinesis allows a shard five calls a second).
+            if waits_out_poll(len(records), behind):
                 self.stop.wait(called_at + self.poll_seconds - time.monotonic())
 
     def _hand_over(self, batch: ShardBatch) -> None:

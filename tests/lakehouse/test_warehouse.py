@@ -120,6 +120,26 @@ def test_a_refresh_recreates_only_the_views_of_tables_with_a_new_commit(
     assert attached == [["mart.moving", "mart.still"], [], [], ["mart.moving"]]
 
 
+def test_an_unreadable_catalog_is_a_warehouse_error_not_a_traceback(tmp_path: Path) -> None:
+    import sqlite3
+
+    settings = Settings(home=tmp_path)
+    schema = pa.schema([("n", pa.int64())])
+    open_catalog(settings).create_table("mart.numbers", schema)
+    warehouse = LocalWarehouse(settings, refresh_seconds=0)
+    try:
+        with sqlite3.connect(tmp_path / "catalog.db") as catalog_db:
+            catalog_db.execute("drop table iceberg_tables")
+        with pytest.raises(WarehouseError, match="catalog could not be read"):
+            warehouse.prepare()
+        with pytest.raises(WarehouseError, match="catalog could not be read"):
+            warehouse.query("select 1")
+        with pytest.raises(WarehouseError, match="catalog could not be read"):
+            warehouse.freshness()
+    finally:
+        warehouse.close()
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWarehouse]:
     for name, value in {
