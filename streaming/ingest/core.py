@@ -51,7 +51,7 @@ from streaming.enrichment import (
     partition_key,
     payload_builder,
 )
-from streaming.ingest.privacy import scrub_ips, scrub_text
+from streaming.ingest.privacy import scrub_ips, scrub_json, scrub_text
 from streaming.producer.records import StreamRecord
 
 ACCEPTED, REJECTED, DISCARDED = "accepted", "rejected", "discarded"
@@ -394,8 +394,7 @@ class IngestCore:
         self, index: int, event: Any, rejection: _Rejection, request: RequestContext
     ) -> EventResult:
         if rejection.raw:
-            scrubbed, changed = scrub_ips(event)
-            payload = orjson.dumps(scrubbed) if changed else rejection.raw
+            payload = scrub_json(rejection.raw, event)
         else:
             payload = quarantine_payload(event, self.settings.max_nesting_depth)
         row = quarantine_record(
