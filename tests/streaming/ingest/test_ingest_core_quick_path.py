@@ -97,3 +97,19 @@ def test_a_batch_decides_as_its_events_one_by_one() -> None:
     assert list(map(observed, processed.results)) == list(map(observed, one_by_one))
     assert processed.records == [result.record for result in one_by_one if result.record]
     assert processed.accepted == sum(result.status == ACCEPTED for result in one_by_one)
+
+
+@pytest.mark.parametrize("size", [1, 7, 100])
+def test_any_cut_of_a_shuffled_request_decides_as_one_by_one(size: int) -> None:
+    core = IngestCore(IngestSettings(), KEY)
+    sample = [
+        event for event in events() if not (isinstance(event, dict) and "event_id" not in event)
+    ]
+    random.Random(size).shuffle(sample)
+    one_by_one = [core.process_event(event, REQUEST, index=i) for i, event in enumerate(sample)]
+    batched = [
+        result
+        for start in range(0, len(sample), size)
+        for result in core.process(sample[start : start + size], REQUEST, first_index=start).results
+    ]
+    assert list(map(observed, batched)) == list(map(observed, one_by_one))
