@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -82,37 +82,15 @@ class RegisteredSchema:
     """Compiled from :func:`closed_objects_rewritten` of ``document``: same verdicts, quicker."""
     max_depth: float = math.inf
     """How deeply arrays and objects nest at most in a valid instance (:func:`nesting_bound`)."""
-    _array_validator: Any = field(default=None, repr=False, compare=False)
-    """The fast document as ``items`` of an array: one call for many instances."""
 
     def is_valid(self, instance: Any) -> bool:
         return (self._fast_validator or self._validator).is_valid(instance)
 
-    def valid_flags(self, instances: list[Any]) -> list[bool]:
-        """:meth:`is_valid` of each instance, in as many validator calls as there are invalid
-        instances, plus one: a call per instance costs more than the validation itself.
-
-        The array validator reports the first failing element: ``items`` takes the elements
-        in order and stops at the first error. Every element before the one it names is
-        therefore valid, and the next call starts after it."""
-        if self._array_validator is None:
-            return [self.is_valid(instance) for instance in instances]
-        flags = [True] * len(instances)
-        validate = self._array_validator.validate
-        start = 0
-        while start < len(instances):
-            try:
-                validate(instances[start:] if start else instances)
-            except jsonschema_rs.ValidationError as error:
-                path = error.instance_path
-                if not path or not isinstance(path[0], int):  # never for an array of objects
-                    raise
-                failed = start + path[0]
-                flags[failed] = False
-                start = failed + 1
-                continue
-            break
-        return flags
+    @property
+    def validity_check(self) -> Callable[[Any], bool]:
+        """:meth:`is_valid` without the method call in between, for loops over many events."""
+        check: Callable[[Any], bool] = (self._fast_validator or self._validator).is_valid
+        return check
 
     def issues(self, instance: Any) -> list[ValidationIssue]:
         """Every violation, sorted by pointer so answers are stable."""
@@ -327,9 +305,6 @@ def _compile(name: str, version: SchemaVer, file: Traversable) -> RegisteredSche
         _validator=jsonschema_rs.Draft202012Validator(document, validate_formats=True),
         _fast_validator=jsonschema_rs.Draft202012Validator(fast_document, validate_formats=True),
         max_depth=nesting_bound(fast_document),
-        _array_validator=jsonschema_rs.Draft202012Validator(
-            {"type": "array", "items": fast_document}, validate_formats=True
-        ),
     )
 
 

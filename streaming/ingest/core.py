@@ -23,9 +23,8 @@ context with :func:`request_context`, which truncates it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import count, repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -229,7 +228,7 @@ class IngestCore:
         self._agent_fields: dict[str | None, AgentFields] = {}
         self._user_hashes: dict[bytes, dict[str | None, str | None]] = {}
         """Re-keyed user hashes, under the one key they were made with."""
-        self._quick_checks: dict[object, RegisteredSchema] = {}
+        self._quick_checks: dict[object, tuple[RegisteredSchema, Callable[[Any], bool]]] = {}
 
     def process(
         self,
@@ -243,36 +242,32 @@ class IngestCore:
 
         The common event, a schema-valid object of a version seen before, is decided here as
         :meth:`_decide` decides it, with what the request and the schema give worked out once.
-        Validation comes first on this path, one validator call for the request's events
-        (:meth:`_batch_verdicts`): a valid event nests no deeper than its schema lets it
-        (``max_depth``), and only schemas that keep that within the limit are taken, so the
+        Validation comes first on this path: a valid event nests no deeper than its schema lets
+        it (``max_depth``), and only schemas that keep that within the limit are taken, so the
         nesting walk is left out. Any other event goes through :meth:`_decide`."""
         processed = Processed()
         records = processed.records.append
         accepted_ids = processed.accepted_ids.append
         accepted_at = processed.accepted_at.append
         add = processed.add
+        checks = self._quick_checks
         build = self._builder(request)
         limit = self.settings.max_event_bytes
         dumps = orjson.dumps
-        checks = self._quick_checks
-        batch_schema, batch_flags = self._batch_verdicts(events)
-        for index, event, flag in zip(count(first_index), events, batch_flags):
-            schema = None
+        for index, event in enumerate(events, first_index):
+            known = None
             if isinstance(event, dict):
                 version = event.get("schema_version")
-                schema = checks.get(version if isinstance(version, str) else None)
-            try:
-                if schema is None:
+                known = checks.get(version if isinstance(version, str) else None)
+            valid = False
+            if known is not None:
+                schema, is_valid = known
+                try:
+                    valid = is_valid(event)
+                except Exception:  # what the validator cannot take, the full path rejects
                     valid = False
-                elif schema is batch_schema:
-                    valid = flag
-                else:
-                    valid = schema.is_valid(event)
-            except Exception:  # what the validator cannot take, the full path rejects
-                valid = False
             try:
-                if schema is None or not valid:
+                if not valid:
                     add(self._decide(event, request, index, event_id_factory))
                     continue
                 user = event.get("user")
@@ -297,22 +292,6 @@ class IngestCore:
             accepted_ids(event_id)
             accepted_at(index)
         return processed
-
-    def _batch_verdicts(self, events: list[Any]) -> tuple[RegisteredSchema | None, Iterable[bool]]:
-        """The schema of the first event of a version seen before, and whether each event is
-        valid under it, found in one validator call for all events that are: the verdict of an
-        event of that version, the same as its own validation's."""
-        checks = self._quick_checks
-        for event in events:
-            if isinstance(event, dict):
-                version = event.get("schema_version")
-                schema = checks.get(version if isinstance(version, str) else None)
-                if schema is not None:
-                    try:
-                        return schema, schema.valid_flags(events)
-                    except Exception:  # what the validator cannot take, each event is asked
-                        break
-        return None, repeat(False)
 
     def process_event(
         self,
@@ -408,7 +387,7 @@ class IngestCore:
             if len(self._schemas) < _VERSION_CACHE_LIMIT:
                 self._schemas[key] = schema
                 if schema.max_depth <= self.settings.max_nesting_depth:
-                    self._quick_checks[key] = schema
+                    self._quick_checks[key] = (schema, schema.validity_check)
         return schema
 
     def _rejected(

@@ -197,22 +197,3 @@ def test_nesting_bound() -> None:
     assert nesting_bound({"type": "array"}) == math.inf
     assert nesting_bound({"const": [[1]]}) == 2
     assert nesting_bound({"$ref": "#"}) == math.inf
-
-
-@pytest.mark.parametrize(
-    "schema", all_schemas(), ids=lambda schema: f"{schema.name}-{schema.version}"
-)
-def test_valid_flags_are_each_instances_own_verdict(schema: RegisteredSchema) -> None:
-    rng = random.Random(17)
-    events = generated_events(600, seed=9)
-    broken = [violate(event, kind, rng) for event in events[:40] for kind in INVALID_KINDS]
-    pool = [*events, *broken, *table_cases(), [], None, "1.0.0", 7, [{}]]
-    reference = documented(schema)
-    for size in (0, 1, 2, 3, 17, 100, 500):
-        for _ in range(6):
-            instances = rng.sample(pool, size)
-            expected = [reference.is_valid(instance) for instance in instances]
-            assert schema.valid_flags(instances) == expected
-    all_valid = [event for event in events if reference.is_valid(event)]
-    assert schema.valid_flags(all_valid) == [True] * len(all_valid)
-    assert schema.valid_flags(broken) == [reference.is_valid(event) for event in broken]
