@@ -180,7 +180,10 @@ def _load_with_duckdb(
         with begin(table) as transaction:
             delete_matching(transaction, hour_filter(hour))
             if written.files:
-                transaction.add_files([f"file://{path}" for path in written.files])
+                # written just now into a folder of their own: no table can reference them, and
+                # proving it would read every manifest of the table
+                paths = [f"file://{path}" for path in written.files]
+                transaction.add_files(paths, check_duplicate_files=False)
     except BaseException:
         for path in written.files:
             path.unlink(missing_ok=True)

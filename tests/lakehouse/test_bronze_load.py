@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
+from pyiceberg.expressions.visitors import inclusive_projection, manifest_evaluator
 
 from lakehouse import bronze_duckdb, engine
 from lakehouse.bronze_load import (
@@ -21,11 +22,15 @@ from lakehouse.bronze_load import (
     load_quarantine_hour,
 )
 from lakehouse.catalog import open_catalog
+from lakehouse.load_ledger import hour_filter
+from lakehouse.tables import TABLE_PROPERTIES
 from streaming.contracts.landing import (
+    IngestHour,
     LocalLandingStore,
     bronze_key,
     decode_records,
     encode_records,
+    landed_hours,
 )
 from streaming.contracts.settings import Settings
 from streaming.generator.config import TrafficConfig
@@ -467,3 +472,33 @@ def test_an_object_cut_off_inside_a_gzip_member_is_quarantined_whole(
     rows = quarantine_rows(settings)
     assert [(row["source_object"], row["kind"]) for row in rows] == [(key, "corrupt_object")]
     assert "first" not in {row["event_id"] for row in bronze_rows(settings).to_pylist()}
+
+
+def test_an_hourly_load_reads_the_newest_manifests_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merged into manifests of bounded size, a day of hourly loads leaves manifests of
+    consecutive hours: the next hour's replacement is planned from the newest of them, not from
+    one manifest of every file."""
+    monkeypatch.setitem(TABLE_PROPERTIES, "commit.manifest.target-size-bytes", str(16 * 1024))
+    settings = Settings(home=tmp_path / "home")
+    config = TrafficConfig(events=2_400, seed=5, start=HOUR, days=1)
+    write_landing(config, LocalLandingStore(settings.landing_dir), settings)
+    hours = landed_hours(settings)
+    assert len(hours) >= 20
+    catalog = open_catalog(settings)
+    for hour in hours:
+        load_hour(settings, hour, catalog=catalog)
+
+    table = catalog.load_table("lake.bronze_events")
+    spec, schema = table.spec(), table.schema()
+    manifests = table.current_snapshot().manifests(table.io)
+    newest = hour_filter(IngestHour.of(hours[-1]))
+    holds_newest = manifest_evaluator(spec, schema, inclusive_projection(schema, spec)(newest))
+    assert len(manifests) >= 6
+    assert sum(map(holds_newest, manifests)) <= 3
+    landed_lines = sum(
+        len(decode_records(LocalLandingStore(settings.landing_dir).get(item.key)))
+        for item in LocalLandingStore(settings.landing_dir).list("bronze/")
+    )
+    assert table.scan().count() == landed_lines
