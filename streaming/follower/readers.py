@@ -166,11 +166,15 @@ class ShardReader(threading.Thread):
                 self.state.last_read = records[-1].sequence_number
                 self.state.records_read += len(records)
                 self._hand_over(ShardBatch(self.shard_id, records=records))
-            iterator = response.get("NextShardIterator")
+            next_iterator = response.get("NextShardIterator")
             behind = response.get("MillisBehindLatest", 0)
             self.state.millis_behind_latest = behind
             at_tip = not records and behind == 0
-            if iterator is None or (self.closed and at_tip):
+            if not at_tip:
+                iterator = next_iterator
+            # else the same iterator again: after an empty answer the local engine's next one
+            # starts at the time of the call, past a record it numbered before and stores after
+            if next_iterator is None or (self.closed and at_tip):
                 log.info("%s: closed shard read to its end", self.shard_id)
                 self.state.state = "ended"
                 self._hand_over(ShardBatch(self.shard_id, ended=True))
