@@ -216,16 +216,15 @@ CHECK_RESULTS_SCHEMA = pa.schema(
 
 
 MANIFEST_TARGET_BYTES = 128 * 1024
-"""About 200 entries of a bronze manifest (column bounds of every column for each file)."""
+"""About 170 entries of a bronze manifest (column bounds of every column for each file)."""
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.parquet.compression-codec": "zstd",
     # Every load and every run commits; without merging, each commit adds a manifest that every
-    # later scan reads, and planning grows with the history. Merged every few commits, a scan
-    # reads a handful of manifests whatever the number of hours loaded. Merged into manifests of
-    # bounded size (a few hundred files each), consecutive commits' files share one, and a
-    # commit touching the newest partitions reads and rewrites only the newest manifests: one
-    # manifest of every file made each hourly load read and rewrite the whole table's entries.
+    # later scan reads. Merged every few commits into manifests of bounded size (a few hundred
+    # files each), consecutive commits' files share one, and a commit touching the newest
+    # partitions reads and rewrites only the newest manifests: one manifest of every file made
+    # each hourly load read and rewrite the whole table's entries.
     "commit.manifest-merge.enabled": "true",
     "commit.manifest.min-count-to-merge": "8",
     "commit.manifest.target-size-bytes": str(MANIFEST_TARGET_BYTES),
