@@ -58,10 +58,56 @@ STARTUP = "startup"
 NAVIGATION_START = "Real time"
 """The page the navigation run opens its tab on."""
 MODELS = Path(__file__).resolve().parents[1] / "dbt_project" / "models"
-SETTLED = (
+DRAWN = (
     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
     " && document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
+    " && Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]'))"
+    ".every((chart) => chart.querySelector('svg.marks, canvas'))"
 )
+"""Nothing of an earlier run is left to replace and every chart has drawn its marks. Alone it
+can hold in the middle of a run (between the title and the next element), so it is awaited
+only once the run has finished (:class:`ScriptRuns`)."""
+
+
+class ScriptRuns:
+    """The app's script runs in one tab, read from the messages Streamlit's server sends it as
+    they arrive. The end of a run is the one sure sign that the page has nothing more to come.
+    Runs are numbered as they start; a run of a fragment alone (the real-time page refreshing
+    itself) also starts as a run but never counts as finished."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.last_finished = 0
+        """The number of the latest run that finished whole."""
+
+    def watch(self, page: Page) -> None:
+        page.on("websocket", lambda socket: socket.on("framereceived", self._received))
+
+    def _received(self, payload: str | bytes) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg()
+        message.ParseFromString(payload)
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.started += 1
+        elif (
+            kind == "script_finished"
+            and message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+        ):
+            self.last_finished = self.started
+
+    def wait_drawn(self, page: Page, *, started_after: int) -> None:
+        """Until a run started after the first ``started_after`` has finished whole and the
+        browser has drawn the page."""
+        deadline = time.monotonic() + PAGE_TIMEOUT_SECONDS
+        while self.last_finished <= started_after:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no run of the app finished in {PAGE_TIMEOUT_SECONDS} s")
+            page.wait_for_timeout(5)
+        page.wait_for_function(DRAWN)
 
 
 def _models_digest() -> str:
@@ -140,32 +186,41 @@ def serving(settings: Settings, port: int) -> Iterator[str]:
         log.close()
 
 
-def open_page(browser: Browser, url: str, title: str) -> tuple[Page, float]:
-    """A new page at ``url`` once Streamlit has drawn it whole; with the seconds it took."""
+def open_page(
+    browser: Browser, url: str, title: str, runs: ScriptRuns | None = None
+) -> tuple[Page, float]:
+    """A new page at ``url`` once its script has run to the end and the browser has drawn it;
+    with the seconds it took. ``runs`` keeps counting the tab's runs for :func:`navigate`."""
+    runs = runs or ScriptRuns()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(PAGE_TIMEOUT_SECONDS * 1000)
+    runs.watch(page)
     started = time.perf_counter()
     page.goto(url)
     page.get_by_role("heading", name=title, exact=True).wait_for()
-    page.wait_for_function(SETTLED)
+    runs.wait_drawn(page, started_after=0)
     seconds = time.perf_counter() - started
-    # a rerun may begin just after the first one ends (the sidebar's widgets registering)
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED)
+    _settle(page)
     return page, seconds
 
 
-def navigate(page: Page, title: str) -> float:
-    """Seconds from a click on the page's link in the app's sidebar until Streamlit has drawn
-    it whole, in the tab already open."""
+def navigate(page: Page, runs: ScriptRuns, title: str) -> float:
+    """Seconds from a click on the page's link in the app's sidebar until its script has run
+    to the end and the browser has drawn it, in the tab already open."""
+    runs_before = runs.started
     started = time.perf_counter()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.get_by_role("heading", name=title, exact=True).wait_for()
-    page.wait_for_function(SETTLED)
+    runs.wait_drawn(page, started_after=runs_before)
     seconds = time.perf_counter() - started
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED)
+    _settle(page)
     return seconds
+
+
+def _settle(page: Page) -> None:
+    """A rerun may begin just after the first one ends (the sidebar's widgets registering)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(DRAWN)
 
 
 def _free_port() -> int:
@@ -239,9 +294,10 @@ def page_seconds(
                         page.close()
                         times[title].append(seconds)
                 with serving(settings, _free_port()) as url:
-                    page, _ = open_page(browser, f"{url}/realtime", NAVIGATION_START)
+                    tab = ScriptRuns()
+                    page, _ = open_page(browser, f"{url}/realtime", NAVIGATION_START, tab)
                     for _, title in PAGES:
-                        navigated[title].append(navigate(page, title))
+                        navigated[title].append(navigate(page, tab, title))
                     page.close()
         finally:
             browser.close()
