@@ -1,14 +1,14 @@
 """Our lake build as one job, run as a subprocess by the benchmarks so it is measured exactly like
 the PySpark peer (wall time, peak RSS of the process tree).
 
-Two steps, each in a process of its own as the orchestrator runs its steps (Dagster's
+Three steps, each in a process of its own as the orchestrator runs its steps (Dagster's
 multiprocess executor): every landed hour of the home's landing store into bronze (the DuckDB
-load, bronze objects only, as the peer reads), then the full silver+gold build (the segment
-change log and ``dbt run``, local target). This process only starts them and prints one JSON
-line with the timings. Usage::
+load, bronze objects only, as the peer reads), the segment change log, then the full
+silver+gold build (``dbt run``, local target). This process only starts them and prints one
+JSON line with the timings. Usage::
 
     python -m bench.lake_task --home DIR [--select MODEL ...] [--bronze-only --hours ISO ...]
-    python -m bench.lake_task --home DIR --step bronze|build [--select ...] [--hours ...]
+    python -m bench.lake_task --home DIR --step bronze|segments|build [--select ...] [--hours ...]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-STEPS = ("bronze", "build")
+STEPS = ("bronze", "segments", "build")
 
 
 def main() -> None:
@@ -33,13 +33,22 @@ def main() -> None:
     parser.add_argument("--step", choices=STEPS, help="run one step in this process")
     args = parser.parse_args()
     if args.step is not None:
-        print(json.dumps(_bronze(args.home, args.hours) if args.step == "bronze" else _build(args)))
+        print(json.dumps(_run_step(args)))
         return
     started = time.perf_counter()
     timings = _in_child(args, "bronze")
     if not args.bronze_only:
+        timings |= _in_child(args, "segments")
         timings |= _in_child(args, "build")
     print(json.dumps({**timings, "total_s": time.perf_counter() - started}))
+
+
+def _run_step(args: argparse.Namespace) -> dict[str, float]:
+    if args.step == "bronze":
+        return _bronze(args.home, args.hours)
+    if args.step == "segments":
+        return _segments(args.home)
+    return _build(args)
 
 
 def _in_child(args: argparse.Namespace, step: str) -> dict[str, float]:
@@ -74,6 +83,15 @@ def _bronze(home: Path, hours: list[str] | None) -> dict[str, float]:
     return {"bronze_rows": rows, "imports_s": imports_s, "bronze_s": time.perf_counter() - step}
 
 
+def _segments(home: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    from lakehouse.reference_load import load_segment_changes
+    from streaming.contracts.settings import Settings
+
+    load_segment_changes(Settings(home=home))
+    return {"segments_s": time.perf_counter() - started}
+
+
 def _build(args: argparse.Namespace) -> dict[str, float]:
     from lakehouse.build import build_lake
     from streaming.contracts.settings import Settings
@@ -84,6 +102,7 @@ def _build(args: argparse.Namespace) -> dict[str, float]:
         select=" ".join(args.select) if args.select else None,
         run_tests=False,
         capture=True,
+        segment_changes=False,
     )
     return {"build_s": time.perf_counter() - step}
 

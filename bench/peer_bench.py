@@ -238,7 +238,8 @@ def add_rows(report: Report, result: LakeComparison, *, goal_ratio: float | None
     ours_steps = (
         f"{generated}load average {result.load_average:.1f}; "
         f"{result.bronze_rows:,} bronze rows; ours bronze {result.ours.step('bronze_s'):.0f} s "
-        f"+ dbt {result.ours.step('build_s'):.0f} s"
+        f"+ segment changes {result.ours.step('segments_s'):.0f} s + dbt "
+        f"{result.ours.step('build_s'):.0f} s"
     )
     peer_steps = (
         f"; peer session {result.peer.step('session_s'):.0f} s, bronze "

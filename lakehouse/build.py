@@ -38,7 +38,8 @@ def load_landed_hours(
 
 @dataclass(frozen=True)
 class BuildResult:
-    segment_changes: int
+    segment_changes: int | None
+    """None when the build left the change log as it was (``segment_changes=False``)."""
     seconds: float
 
 
@@ -51,15 +52,18 @@ def build_lake(
     run_tests: bool = True,
     capture: bool = False,
     in_process: bool = False,
+    segment_changes: bool = True,
 ) -> BuildResult:
     """Load the segment change log, then ``dbt build`` (or ``dbt run``) the models.
 
     ``window`` limits the rebuild to those event dates (see ``macros/window.sql``); without it
     every partition is rebuilt, and every load in bronze counts as consumed by the manifest.
+    ``segment_changes=False`` leaves the change log to a step of its own, as the orchestrator
+    loads it (:func:`lakehouse.reference_load.load_segment_changes`).
     """
     started = time.perf_counter()
     catalog = open_catalog(settings)
-    changes = load_segment_changes(settings, catalog=catalog)
+    changes = load_segment_changes(settings, catalog=catalog) if segment_changes else None
     loads, sequence = (
         current_loads(settings, catalog) if window is None and not select else ({}, None)
     )
