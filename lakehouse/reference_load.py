@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.json as pa_json
 from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import open_catalog
 from lakehouse.tables import SEGMENT_CHANGES, ensure_table
 from lakehouse.transactions import begin
-from streaming.contracts.landing import LandingStore, encode_records, iter_records, landing_store
+from streaming.contracts.landing import LandingStore, encode_records, landing_store
 from streaming.contracts.settings import Settings
 
 SEGMENTS_PREFIX = "reference/user_segments/"
 BATCH_ROWS = 200_000
+BLOCK_BYTES = 16 * 2**20
+"""Inflated JSON parsed per block of the reader (about 150 k changes)."""
+_FEED_SCHEMA = pa.schema(
+    [field for field in SEGMENT_CHANGES.schema if field.name != "source_object"]
+)
 
 
 ACTIONS = ("enter", "leave")
@@ -74,9 +81,9 @@ def load_segment_changes(
     commit.
 
     The log is append-only, so a full replacement is both simplest and idempotent. It is read
-    and written ``BATCH_ROWS`` changes at a time: a large site's log holds millions of changes
-    (2.8 M for 30 M events), which as Python rows took most of a gigabyte. Returns the number
-    of change rows.
+    and written in Arrow batches of at most ``BATCH_ROWS`` changes: a large site's log holds
+    millions of changes (2.8 M for 30 M events), which as Python rows took most of a gigabyte
+    and 12 s. Returns the number of change rows.
     """
     catalog = catalog or open_catalog(settings)
     store = store or landing_store(settings)
@@ -97,22 +104,34 @@ def load_segment_changes(
 
 
 def _change_batches(store: LandingStore, keys: list[str]) -> Iterator[pa.Table]:
-    """The changes of the objects at ``keys``, ``BATCH_ROWS`` at a time; at least one batch,
-    empty when there is no change."""
-    columns, yielded = _no_columns(), False
+    """The changes of the objects at ``keys``, at most ``BATCH_ROWS`` at a time, parsed by
+    Arrow's JSON reader as the object inflates (offsets converted to UTC, fields the table does
+    not hold ignored); at least one batch, empty when there is no change."""
+    yielded = False
     for key in keys:
-        for row in iter_records(store.get(key)):
-            columns["user_id_hash"].append(row["user_id_hash"])
-            columns["segment_key"].append(row["segment_key"])
-            columns["action"].append(row["action"])
-            columns["as_of_ts"].append(_parse_ts(row["as_of_ts"]))
-            columns["source_object"].append(key)
-            if len(columns["source_object"]) == BATCH_ROWS:
-                yield pa.table(columns, schema=SEGMENT_CHANGES.schema)
-                columns, yielded = _no_columns(), True
-    if columns["source_object"] or not yielded:
-        yield pa.table(columns, schema=SEGMENT_CHANGES.schema)
+        body = store.get(key)
+        if not _has_records(body):
+            continue
+        reader = pa_json.open_json(
+            pa.input_stream(pa.BufferReader(body), compression="gzip"),
+            read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=_FEED_SCHEMA, unexpected_field_behavior="ignore"
+            ),
+        )
+        for batch in reader:
+            for offset in range(0, batch.num_rows, BATCH_ROWS):
+                part = batch.slice(offset, BATCH_ROWS)
+                source = pa.array([key] * part.num_rows, pa.string())
+                columns = [*part.columns, source]
+                yield pa.Table.from_arrays(columns, schema=SEGMENT_CHANGES.schema)
+                yielded = True
+    if not yielded:
+        yield SEGMENT_CHANGES.schema.empty_table()
 
 
-def _no_columns() -> dict[str, list[Any]]:
-    return {name: [] for name in SEGMENT_CHANGES.schema.names}
+def _has_records(body: bytes) -> bool:
+    """Whether the gzipped object holds a line that is not blank (Arrow's reader refuses an
+    object without one); reads no further than that line."""
+    with gzip.GzipFile(fileobj=io.BytesIO(body)) as lines:
+        return any(line.strip() for line in lines)
