@@ -13,6 +13,7 @@ object key, line number and reasons); the ledger records the count of each per o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from streaming.contracts.landing import (
     LandingStore,
     LocalLandingStore,
     bronze_objects,
+    landed_hours,
     landing_store,
     quarantine_objects,
 )
@@ -92,6 +94,21 @@ def load_hour(
         load_bronze_hour(settings, hour, catalog=catalog, store=store, engine=engine),
         load_quarantine_hour(settings, hour, catalog=catalog, store=store),
     )
+
+
+def load_landed_hours(
+    settings: Settings, progress: Callable[[BronzeLoadResult], None] | None = None
+) -> list[tuple[BronzeLoadResult, BronzeLoadResult]]:
+    """Load every landed hour into bronze and quarantine (hours already loaded are no-ops)."""
+    catalog = open_catalog(settings)
+    store = landing_store(settings)
+    results = []
+    for hour in landed_hours(settings, store):
+        bronze, quarantine = load_hour(settings, hour, catalog=catalog, store=store)
+        results.append((bronze, quarantine))
+        if progress is not None:
+            progress(bronze)
+    return results
 
 
 def load_bronze_hour(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from lakehouse.arrivals import (
@@ -13,27 +12,10 @@ from lakehouse.arrivals import (
     plan_arrivals,
     record_consumed,
 )
-from lakehouse.bronze_load import BronzeLoadResult, load_hour
 from lakehouse.catalog import open_catalog
 from lakehouse.dbt_invocation import Rebuild, run_dbt
 from lakehouse.reference_load import load_segment_changes
-from streaming.contracts.landing import landed_hours, landing_store
 from streaming.contracts.settings import Settings
-
-
-def load_landed_hours(
-    settings: Settings, progress: Callable[[BronzeLoadResult], None] | None = None
-) -> list[tuple[BronzeLoadResult, BronzeLoadResult]]:
-    """Load every landed hour into bronze and quarantine (hours already loaded are no-ops)."""
-    catalog = open_catalog(settings)
-    store = landing_store(settings)
-    results = []
-    for hour in landed_hours(settings, store):
-        bronze, quarantine = load_hour(settings, hour, catalog=catalog, store=store)
-        results.append((bronze, quarantine))
-        if progress is not None:
-            progress(bronze)
-    return results
 
 
 @dataclass(frozen=True)

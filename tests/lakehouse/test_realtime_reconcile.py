@@ -13,7 +13,8 @@ from conftest import aws_settings_at
 from realtime_support import client_event, live_ingest
 from stream_support import stream_payloads
 
-from lakehouse.build import build_lake, load_landed_hours
+from lakehouse.bronze_load import load_landed_hours
+from lakehouse.build import build_lake
 from lakehouse.catalog import open_catalog
 from lakehouse.engine import connect, scan_sql
 from lakehouse.realtime_reconcile import HourCounts, Tolerance, reconcile, reconcile_lake
