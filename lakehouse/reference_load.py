@@ -83,7 +83,8 @@ def load_segment_changes(
     The log is append-only, so a full replacement is both simplest and idempotent. It is read
     and written in Arrow batches of at most ``BATCH_ROWS`` changes: a large site's log holds
     millions of changes (2.8 M for 30 M events), which as Python rows took most of a gigabyte
-    and 12 s. Returns the number of change rows.
+    and 12 s. Returns the number of change rows; ValueError names an object that does not
+    parse, and nothing is committed then.
     """
     catalog = catalog or open_catalog(settings)
     store = store or landing_store(settings)
@@ -112,20 +113,23 @@ def _change_batches(store: LandingStore, keys: list[str]) -> Iterator[pa.Table]:
         body = store.get(key)
         if not _has_records(body):
             continue
-        reader = pa_json.open_json(
-            pa.input_stream(pa.BufferReader(body), compression="gzip"),
-            read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=_FEED_SCHEMA, unexpected_field_behavior="ignore"
-            ),
-        )
-        for batch in reader:
-            for offset in range(0, batch.num_rows, BATCH_ROWS):
-                part = batch.slice(offset, BATCH_ROWS)
-                source = pa.array([key] * part.num_rows, pa.string())
-                columns = [*part.columns, source]
-                yield pa.Table.from_arrays(columns, schema=SEGMENT_CHANGES.schema)
-                yielded = True
+        try:
+            reader = pa_json.open_json(
+                pa.input_stream(pa.BufferReader(body), compression="gzip"),
+                read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
+                parse_options=pa_json.ParseOptions(
+                    explicit_schema=_FEED_SCHEMA, unexpected_field_behavior="ignore"
+                ),
+            )
+            for batch in reader:
+                for offset in range(0, batch.num_rows, BATCH_ROWS):
+                    part = batch.slice(offset, BATCH_ROWS)
+                    source = pa.array([key] * part.num_rows, pa.string())
+                    columns = [*part.columns, source]
+                    yield pa.Table.from_arrays(columns, schema=SEGMENT_CHANGES.schema)
+                    yielded = True
+        except pa.ArrowInvalid as error:
+            raise ValueError(f"segment change log {key}: {error}") from error
     if not yielded:
         yield SEGMENT_CHANGES.schema.empty_table()
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 from datetime import datetime
 from pathlib import Path
 
@@ -69,3 +70,17 @@ def test_an_empty_log_leaves_an_empty_table(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     assert load_segment_changes(settings) == 0
     assert _changes(settings) == []
+
+
+def test_an_object_that_does_not_parse_is_named_and_nothing_is_replaced(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    store = landing_store(settings)
+    land_segment_feed(
+        store, "a.jsonl", _feed(("u1", "newsletter", "enter", "2026-09-28T00:00:00Z"))
+    )
+    assert load_segment_changes(settings) == 1
+    broken = "reference/user_segments/20260929T000000-broken.jsonl.gz"
+    store.put(broken, gzip.compress(b'{"user_id_hash": "u2", "segment_key": \n'))
+    with pytest.raises(ValueError, match=broken):
+        load_segment_changes(settings)
+    assert [change[0] for change in _changes(settings)] == ["u1"]
