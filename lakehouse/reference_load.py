@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import warnings
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -111,9 +112,9 @@ def _change_batches(store: LandingStore, keys: list[str]) -> Iterator[pa.Table]:
     yielded = False
     for key in keys:
         body = store.get(key)
-        if not _has_records(body):
-            continue
         try:
+            if not _has_records(body):
+                continue
             reader = pa_json.open_json(
                 pa.input_stream(pa.BufferReader(body), compression="gzip"),
                 read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
@@ -128,7 +129,7 @@ def _change_batches(store: LandingStore, keys: list[str]) -> Iterator[pa.Table]:
                     columns = [*part.columns, source]
                     yield pa.Table.from_arrays(columns, schema=SEGMENT_CHANGES.schema)
                     yielded = True
-        except pa.ArrowInvalid as error:
+        except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as error:
             raise ValueError(f"segment change log {key}: {error}") from error
     if not yielded:
         yield SEGMENT_CHANGES.schema.empty_table()

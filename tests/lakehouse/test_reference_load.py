@@ -80,7 +80,8 @@ def test_an_object_that_does_not_parse_is_named_and_nothing_is_replaced(tmp_path
     )
     assert load_segment_changes(settings) == 1
     broken = "reference/user_segments/20260929T000000-broken.jsonl.gz"
-    store.put(broken, gzip.compress(b'{"user_id_hash": "u2", "segment_key": \n'))
-    with pytest.raises(ValueError, match=broken):
-        load_segment_changes(settings)
-    assert [change[0] for change in _changes(settings)] == ["u1"]
+    for body in (gzip.compress(b'{"user_id_hash": "u2", "segment_key": \n'), b"not gzip"):
+        store.put(broken, body)
+        with pytest.raises(ValueError, match=broken):
+            load_segment_changes(settings)
+        assert [change[0] for change in _changes(settings)] == ["u1"]
