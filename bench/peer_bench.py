@@ -319,7 +319,8 @@ def run(report: Report, *, events: int = 1_000_000, runs: int = 3) -> LakeCompar
 SCALING_EVENTS = (1_000_000, 10_000_000, 30_000_000)
 SPARK_MAX_EVENTS = int(os.environ.get("BENCH_SPARK_MAX_EVENTS", str(max(SCALING_EVENTS))))
 """PySpark runs at scaling sizes up to this many events (30 M takes it a long time)."""
-RSS_GOAL = 4 * GiB
+RSS_GOAL = 4 * 10**9
+"""The goal of 4 GB, in decimal units (3,815 MiB): the stricter reading."""
 
 
 def run_scaling(report: Report, sizes: tuple[int, ...] = SCALING_EVENTS) -> list[LakeComparison]:
@@ -330,15 +331,16 @@ def run_scaling(report: Report, sizes: tuple[int, ...] = SCALING_EVENTS) -> list
         result = compare_lake(events, runs=1, peer_runs=1 if events <= SPARK_MAX_EVENTS else 0)
         add_rows(report, result, goal_ratio=5 if events == 10_000_000 else None)
         if events == 30_000_000:
+            peak_gib = result.ours.peak_rss / GiB
             report.add(
                 Row(
                     "lake build peak RSS at 30 M events (ours)",
-                    result.ours.peak_rss / GiB,
-                    "GiB",
-                    goal="<= 4 GiB",
+                    result.ours.peak_rss / 10**9,
+                    "GB",
+                    goal="<= 4 GB",
                     met=result.ours.peak_rss <= RSS_GOAL,
                     runs=1,
-                    note="process tree: the bronze load and dbt",
+                    note=f"process tree: the bronze load and dbt; {peak_gib:.2f} GiB",
                 )
             )
         results.append(result)

@@ -155,9 +155,9 @@ def test_the_refresh_cron_is_read_under_its_name_and_its_first_name(
 def test_duckdb_is_sized_to_the_machine_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
     sized = Settings().duckdb
     physical_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    assert sized.memory_limit == f"{max(512, physical_mb // 8)}MB"
+    assert sized.memory_limit == f"{max(512, physical_mb // 10)}MiB"
     assert sized.thread_count == os.cpu_count()
     monkeypatch.setenv("CLICKSTREAM_DUCKDB__MEMORY_LIMIT_MB", "2048")
     monkeypatch.setenv("CLICKSTREAM_DUCKDB__THREADS", "3")
     chosen = Settings().duckdb
-    assert (chosen.memory_limit, chosen.thread_count) == ("2048MB", 3)
+    assert (chosen.memory_limit, chosen.thread_count) == ("2048MiB", 3)
