@@ -13,7 +13,7 @@ def test_dbt_duckdb_gets_the_memory_limit_and_threads_of_the_settings(
     monkeypatch.setenv("CLICKSTREAM_DUCKDB__MEMORY_LIMIT_MB", "2048")
     monkeypatch.setenv("CLICKSTREAM_DUCKDB__THREADS", "3")
     environment = dbt_environment(Settings())
-    assert environment["CLICKSTREAM_DUCKDB_MEMORY"] == "2048MB"
+    assert environment["CLICKSTREAM_DUCKDB_MEMORY"] == "2048MiB"
     assert environment["CLICKSTREAM_DUCKDB_THREADS"] == "3"
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
     local = profile["clickstream"]["outputs"]["local"]["settings"]
