@@ -140,7 +140,7 @@ class DuckDBSettings(BaseModel):
     """DuckDB's memory limit in MiB; unset, a tenth of the physical memory (at least 512 MiB).
     It bounds DuckDB's buffers: past it, sorts, joins and aggregates spill under
     ``<home>/duckdb``. A dbt run's process grows about 0.7 GiB past it (dbt itself, DuckDB's
-    allocations outside its buffers), so a build peaks near a sixth of the memory."""
+    allocations outside its buffers)."""
     threads: int | None = Field(default=None, ge=1)
     """DuckDB's worker threads, and the bronze load's decompression threads; unset, the CPUs."""
     scratch_dir: Path | None = None
