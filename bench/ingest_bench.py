@@ -4,7 +4,8 @@ through the local Kinesis engine: ``python -m bench ingest``.
 The core figure is single-process, single-thread: parse, validate (jsonschema-rs), consent,
 enrich and serialize each generator event, against the reference Python ``jsonschema``
 (Draft 2020-12 with its format checker) plus ``json.loads`` on the same events. Both are
-events per CPU-second of the measuring process, so a busy machine does not skew the ratio.
+events per CPU-second of the measuring process, medians of rounds that measure each in turn,
+so neither a busy machine nor its drifting speed skews the ratio.
 
 The HTTP figures run the server as ``clickstream ingest serve`` does (uvicorn with uvloop and
 the edge protocol, ``CLICKSTREAM_INGEST__WORKERS`` processes; ``bench/ingest_server.py``) in a
@@ -41,7 +42,7 @@ import httpx
 import orjson
 
 from bench.load_client import HEADERS, LoadError, encode_requests, run_load
-from bench.report import Report, Row, median_of
+from bench.report import Report, Row
 from streaming.contracts.aws_clients import client
 from streaming.contracts.schema_registry import INGEST_EVENT, default_registry
 from streaming.contracts.settings import IngestSettings, LocalAwsSettings, Settings
@@ -354,14 +355,28 @@ def end_to_end(home: Path, lines: list[bytes], runs: int) -> tuple[float, float,
         )
 
 
+def core_rounds(lines: list[bytes], runs: int) -> tuple[float, float, float]:
+    """Medians of the core before the user-agent parser, the core, and the reference, measured
+    in interleaved rounds: on a machine whose speed drifts by the second, each ratio then
+    compares figures taken moments apart."""
+    rounds = [
+        (
+            core_rate(lines, bot_flag_only),
+            core_rate(lines),
+            reference_rate(lines[:REFERENCE_EVENTS]),
+        )
+        for _ in range(runs)
+    ]
+    before, ours, reference = (statistics.median(column) for column in zip(*rounds, strict=True))
+    return before, ours, reference
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
 def run(report: Report, *, runs: int = 3, http: bool = True) -> None:
     lines = generator_lines(CORE_EVENTS)
-    before = median_of(runs, lambda: core_rate(lines, bot_flag_only))
-    ours = median_of(runs, lambda: core_rate(lines))
-    reference = median_of(runs, lambda: reference_rate(lines[:REFERENCE_EVENTS]))
+    before, ours, reference = core_rounds(lines, runs)
     agree, compared = verdicts_agree(lines[:REFERENCE_EVENTS])
     report.add(
         Row(

@@ -79,7 +79,7 @@ class RegisteredSchema:
     _validator: Any = field(repr=False, compare=False)
     """Compiled from ``document``: the source of :meth:`issues`."""
     _fast_validator: Any = field(default=None, repr=False, compare=False)
-    """Compiled from :func:`closed_objects_rewritten` of ``document``: same verdicts, quicker."""
+    """Compiled from :func:`quick_schema` of ``document``: same verdicts, quicker."""
     max_depth: float = math.inf
     """How deeply arrays and objects nest at most in a valid instance (:func:`nesting_bound`)."""
 
@@ -214,29 +214,40 @@ _SCHEMA_VALUES = (
 )
 
 
-def closed_objects_rewritten(schema: Any) -> Any:
-    """A copy of a schema document where ``unevaluatedProperties: false`` becomes
-    ``additionalProperties: false`` wherever the two provably accept the same instances: no
-    ``additionalProperties`` or ``patternProperties`` beside it, and every property name that
-    in-place composition at that level (``allOf``, ``anyOf``, ``oneOf``, ``if``/``then``/
-    ``else``) can evaluate is already one of its own ``properties``. Anywhere else (a
-    reference, a composition evaluating other names) it stays as written. Validators compile
-    ``additionalProperties`` to a lookup in the declared names, without tracking evaluation.
+def quick_schema(schema: Any) -> Any:
+    """A copy of a schema document that accepts exactly the same instances and compiles to a
+    quicker validator. Two rewrites, wherever they provably keep the verdicts:
+
+    - ``unevaluatedProperties: false`` becomes ``additionalProperties: false`` when there is no
+      ``additionalProperties`` or ``patternProperties`` beside it and every property name that
+      in-place composition at that level (``allOf``, ``anyOf``, ``oneOf``, ``if``/``then``/
+      ``else``) can evaluate is already one of its own ``properties``. Anywhere else (a
+      reference, a composition evaluating other names) it stays as written. Validators compile
+      ``additionalProperties`` to a lookup in the declared names, without tracking evaluation.
+    - a ``pattern`` made only of negative lookaheads at its start, ``^(?!A)(?!B)``, becomes
+      ``not: {type: string, anyOf: [{pattern: ^(?:A)}, {pattern: ^(?:B)}]}`` (in ``allOf``
+      when there is a ``not`` already): lookarounds need a backtracking regex engine, the
+      split patterns do not.
+
     Only schema positions are rewritten: ``const``, ``enum`` and unknown keywords are copied."""
     if not isinstance(schema, dict):
         return schema
     rewritten: dict[str, Any] = {}
     for keyword, value in schema.items():
         if keyword in _SCHEMA_MAPS and isinstance(value, dict):
-            rewritten[keyword] = {
-                name: closed_objects_rewritten(sub) for name, sub in value.items()
-            }
+            rewritten[keyword] = {name: quick_schema(sub) for name, sub in value.items()}
         elif keyword in _SCHEMA_LISTS and isinstance(value, list):
-            rewritten[keyword] = [closed_objects_rewritten(sub) for sub in value]
+            rewritten[keyword] = [quick_schema(sub) for sub in value]
         elif keyword in _SCHEMA_VALUES:
-            rewritten[keyword] = closed_objects_rewritten(value)
+            rewritten[keyword] = quick_schema(value)
         else:
             rewritten[keyword] = value
+    _close_objects(schema, rewritten)
+    _split_lookaheads(rewritten)
+    return rewritten
+
+
+def _close_objects(schema: dict[str, Any], rewritten: dict[str, Any]) -> None:
     if (
         schema.get("unevaluatedProperties") is False
         and "additionalProperties" not in schema
@@ -248,7 +259,66 @@ def closed_objects_rewritten(schema: Any) -> Any:
         if evaluated is not None and evaluated <= set(schema.get("properties", {})):
             del rewritten["unevaluatedProperties"]
             rewritten["additionalProperties"] = False
-    return rewritten
+
+
+def _split_lookaheads(rewritten: dict[str, Any]) -> None:
+    pattern = rewritten.get("pattern")
+    bodies = leading_lookaheads(pattern) if isinstance(pattern, str) else None
+    if bodies is None or not isinstance(rewritten.get("allOf", []), list):
+        return
+    del rewritten["pattern"]
+    refused = [{"pattern": f"^(?:{body})"} for body in bodies]
+    excluded = {"type": "string", "anyOf": refused}
+    if "not" in rewritten:
+        rewritten["allOf"] = [*rewritten.get("allOf", []), {"not": excluded}]
+    else:
+        rewritten["not"] = excluded
+
+
+_BACKREFERENCE = re.compile(r"\\(?:[1-9]|k<)")
+
+
+def leading_lookaheads(pattern: str) -> list[str] | None:
+    """The bodies of a pattern made only of negative lookaheads at its start, ``^(?!A)(?!B)``;
+    None for any other pattern, or when a body holds a backreference (alone, its groups would
+    be numbered differently)."""
+    bodies: list[str] = []
+    position = 1
+    if not pattern.startswith("^("):
+        return None
+    while position < len(pattern):
+        end = _group_end(pattern, position) if pattern.startswith("(?!", position) else None
+        if end is None:
+            return None
+        bodies.append(pattern[position + 3 : end])
+        position = end + 1
+    if any(_BACKREFERENCE.search(body) for body in bodies):
+        return None
+    return bodies
+
+
+def _group_end(pattern: str, start: int) -> int | None:
+    """Where the group opening at ``start`` closes, past escapes and character classes."""
+    depth = 0
+    in_class = False
+    position = start
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\":
+            position += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return position
+        position += 1
+    return None
 
 
 def _value_depth(value: Any) -> int:
@@ -296,7 +366,7 @@ def _compile(name: str, version: SchemaVer, file: Traversable) -> RegisteredSche
             f"{name}/{version}.json declares $id {document.get('$id')!r}, expected {expected_id!r}"
         )
     canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-    fast_document = closed_objects_rewritten(document)
+    fast_document = quick_schema(document)
     return RegisteredSchema(
         name=name,
         version=version,

@@ -17,9 +17,10 @@ from streaming.contracts.schema_registry import (
     INGEST_EVENT,
     PRODUCER_EVENT,
     RegisteredSchema,
-    closed_objects_rewritten,
     default_registry,
+    leading_lookaheads,
     nesting_bound,
+    quick_schema,
 )
 from streaming.generator import TrafficConfig
 from streaming.generator.sinks.jsonl import write_jsonl
@@ -76,8 +77,9 @@ def generated_events(events: int, seed: int) -> list[Any]:
     "schema", all_schemas(), ids=lambda schema: f"{schema.name}-{schema.version}"
 )
 def test_every_registered_schema_is_rewritten_to_closed_objects(schema: RegisteredSchema) -> None:
-    rewritten = orjson.dumps(closed_objects_rewritten(schema.document))
+    rewritten = orjson.dumps(quick_schema(schema.document))
     assert b"unevaluatedProperties" not in rewritten
+    assert b"(?!" not in rewritten
     assert schema.max_depth <= 4
 
 
@@ -144,7 +146,7 @@ def test_unevaluated_properties_stay_where_composition_evaluates_other_names(
         **composition,
         **CLOSED,
     }
-    rewritten = closed_objects_rewritten(schema)
+    rewritten = quick_schema(schema)
     assert rewritten["unevaluatedProperties"] is False
     assert "additionalProperties" not in rewritten
     quick = jsonschema_rs.Draft202012Validator(rewritten)
@@ -166,7 +168,7 @@ def test_unevaluated_properties_become_additional_where_equivalent(
     composition: dict[str, Any],
 ) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, **composition, **CLOSED}
-    rewritten = closed_objects_rewritten(schema)
+    rewritten = quick_schema(schema)
     assert "unevaluatedProperties" not in rewritten
     assert rewritten["additionalProperties"] is False
     assert schema["unevaluatedProperties"] is False  # the document itself is left alone
@@ -179,7 +181,7 @@ def test_only_schema_positions_are_rewritten() -> None:
         "enum": [{"unevaluatedProperties": False}],
         **CLOSED,
     }
-    rewritten = closed_objects_rewritten(schema)
+    rewritten = quick_schema(schema)
     assert rewritten["properties"]["unevaluatedProperties"] is False
     assert rewritten["properties"]["a"]["additionalProperties"] is False
     assert rewritten["const"] == {"unevaluatedProperties": False}
@@ -197,3 +199,54 @@ def test_nesting_bound() -> None:
     assert nesting_bound({"type": "array"}) == math.inf
     assert nesting_bound({"const": [[1]]}) == 2
     assert nesting_bound({"$ref": "#"}) == math.inf
+
+
+TS_PATTERN = r"^(?!0000-)(?!.*:60(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?$)"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "bodies"),
+    [
+        (TS_PATTERN, ["0000-", r".*:60(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?$"]),
+        (r"^(?![(])(?!\))", ["[(]", r"\)"]),
+        (r"^(?![)]a)", ["[)]a"]),
+        ("^(?!a)b", None),
+        ("(?!a)", None),
+        ("^a", None),
+        ("^(?=a)", None),
+        (r"^(?!(a)\1)", None),
+        ("^(?!a", None),
+    ],
+)
+def test_leading_lookaheads(pattern: str, bodies: list[str] | None) -> None:
+    assert leading_lookaheads(pattern) == bodies
+
+
+@pytest.mark.parametrize("extra", [{}, {"format": "date-time"}, {"not": {"const": "x"}}])
+def test_lookaheads_split_keep_the_verdicts(extra: dict[str, Any]) -> None:
+    schema = {"type": ["string", "number", "null"], "pattern": TS_PATTERN, **extra}
+    rewritten = quick_schema(schema)
+    assert "pattern" not in rewritten and schema["pattern"] == TS_PATTERN
+    quick = jsonschema_rs.Draft202012Validator(rewritten, validate_formats=True)
+    reference = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    instances = [
+        "2026-11-01T23:59:59Z",
+        "2026-11-01T23:59:60Z",
+        "2026-11-01T23:59:60.5+01:00",
+        "2026-11-01T23:60:00Z",
+        "0000-01-01T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "000-01-01",
+        "x:60",
+        "x:60\n",
+        "a\n:60",
+        ":60z",
+        "",
+        "x",
+        0,
+        60,
+        None,
+    ]
+    verdicts = [reference.is_valid(instance) for instance in instances]
+    assert True in verdicts and False in verdicts
+    assert [quick.is_valid(instance) for instance in instances] == verdicts
