@@ -282,10 +282,10 @@ def leading_lookaheads(pattern: str) -> list[str] | None:
     """The bodies of a pattern made only of negative lookaheads at its start, ``^(?!A)(?!B)``;
     None for any other pattern, or when a body holds a backreference (alone, its groups would
     be numbered differently)."""
-    bodies: list[str] = []
-    position = 1
     if not pattern.startswith("^("):
         return None
+    bodies: list[str] = []
+    position = 1
     while position < len(pattern):
         end = _group_end(pattern, position) if pattern.startswith("(?!", position) else None
         if end is None:
