@@ -5,6 +5,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -457,14 +458,21 @@ def test_a_record_landed_under_another_type_keeps_its_own_partition(
     assert [(row["events_type"], row["source_object"]) for row in misfiled] == [("page_view", key)]
 
 
+@pytest.mark.parametrize(
+    "cut_bytes",
+    [
+        pytest.param(lambda second: len(second) // 2, id="inside-the-data"),
+        pytest.param(lambda second: len(second) - 4, id="inside-the-trailer"),
+    ],
+)
 def test_an_object_cut_off_inside_a_gzip_member_is_quarantined_whole(
-    settings: Settings, store: LocalLandingStore
+    settings: Settings, store: LocalLandingStore, cut_bytes: Callable[[bytes], int]
 ) -> None:
     good = next(iter(landed(store, HOUR).values()))[0]
     whole = encode_records([good | {"event_id": "first"}])
     second = encode_records([good | {"event_id": "second"}])
     key = bronze_key(settings, good["event_type"], HOUR.replace(minute=56), BAD_ID)
-    store.put(key, whole + second[: len(second) // 2])
+    store.put(key, whole + second[: cut_bytes(second)])
 
     result = load(settings, store, HOUR)
 
