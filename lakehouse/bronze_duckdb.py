@@ -41,6 +41,7 @@ from lakehouse.bronze_rows import (
     gunzip_file,
     parse_object,
 )
+from lakehouse.dbt_invocation import parquet_write_options
 from lakehouse.tables import BRONZE_EVENTS
 from streaming.contracts.landing import IngestHour
 from streaming.contracts.settings import Settings
@@ -49,13 +50,6 @@ FALLBACK_VIEW = "bronze_line_rows"
 CHUNK_BYTES = 128 * 2**20
 """Landed bytes inflated and written per DuckDB pass (about 0.9 GB of JSON); two chunks are
 inflated at a time at most."""
-PARQUET_OPTIONS = (
-    "compression zstd, compression_level 1, parquet_version v2, dictionary_size_limit 4096"
-)
-"""Bronze files are written once an hour and read by every build. zstd's level 1, the format's
-version 2 pages (delta encodings, which DuckDB and pyarrow read) and dictionaries given up past
-4,096 values (ids, hashes and timestamps never fit one) took about a quarter off the writing,
-for files 8 % larger than level 3 on version 1 pages."""
 MEMORY_SCRATCH = Path("/dev/shm")
 MEMORY_SCRATCH_ROOM = 4 * 2**30
 """Free space ``/dev/shm`` must have to be used as scratch: twice a chunk's JSON, with margin
@@ -325,7 +319,7 @@ def _copy_chunk(conn: duckdb.DuckDBPyConnection, query: str, target: Path, chunk
     folder.parent.mkdir(parents=True, exist_ok=True)
     conn.execute(
         f"copy ({query}) to {_quote(str(folder))} "
-        f"(format parquet, per_thread_output true, {PARQUET_OPTIONS})"
+        f"(format parquet, per_thread_output true, {parquet_write_options()})"
     )
     files = _quote(str(folder / "*.parquet"))
     kind = _quote(chunk.event_type)
@@ -344,7 +338,7 @@ def _copy_partitioned(conn: duckdb.DuckDBPyConnection, query: str, target: Path)
     conn.execute(
         f"copy ({query}) to {_quote(str(target))} (format parquet, "
         "partition_by (events_type, ingest_dt, hour), write_partition_columns true, "
-        f"{PARQUET_OPTIONS})"
+        f"{parquet_write_options()})"
     )
 
 

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -73,10 +74,20 @@ def dbt_command(
     return [str(dbt_executable()), *dbt_args(args, window=window, full_refresh=full_refresh)]
 
 
+def _project_var(name: str) -> Any:
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return project["vars"][name]
+
+
 def max_lateness_days() -> int:
     """How many days after its event date an event may still arrive (a dbt project var)."""
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    return int(project["vars"]["max_lateness_days"])
+    return int(_project_var("max_lateness_days"))
+
+
+def parquet_write_options() -> str:
+    """The options of DuckDB's ``COPY ... (format parquet, ...)`` for the local lake's files
+    (a dbt project var, so the bronze load writes as the models do)."""
+    return str(_project_var("parquet_write_options"))
 
 
 def run_dbt(

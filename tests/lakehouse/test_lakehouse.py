@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.arrivals import plan_arrivals
@@ -95,6 +96,21 @@ def test_full_build_creates_every_table_readable_by_pyiceberg(full_build: Settin
         assert catalog.load_table(identifier).scan().to_arrow().num_rows > 0, identifier
     # generated traffic includes rejected events: they are in quarantine, not lost
     assert catalog.load_table("lake.quarantine_events").scan().to_arrow().num_rows > 0
+
+
+def _parquet_format(settings: Settings, identifier: str) -> tuple[str, str]:
+    """The format version and the codec of ``event_id`` of a file of the table."""
+    task = next(iter(open_catalog(settings).load_table(identifier).scan().plan_files()))
+    metadata = pq.ParquetFile(task.file.file_path.removeprefix("file://")).metadata
+    row_group = metadata.row_group(0)
+    names = [row_group.column(i).path_in_schema for i in range(row_group.num_columns)]
+    return metadata.format_version, row_group.column(names.index("event_id")).compression
+
+
+def test_the_bronze_load_writes_parquet_as_the_models_do(full_build: Settings) -> None:
+    """One set of write options, the dbt var ``parquet_write_options``."""
+    bronze = _parquet_format(full_build, "lake.bronze_events")
+    assert bronze == _parquet_format(full_build, "lake.silver_events") == ("2.6", "ZSTD")
 
 
 def test_silver_events_has_one_row_per_event_in_its_true_event_date(full_build: Settings) -> None:

@@ -37,7 +37,7 @@
     copy (
       {{ sql }}
     ) to '{{ files_dir }}{% if not partitioned_by %}/part-0.parquet{% endif %}'
-      (format parquet, compression zstd, row_group_size 262144
+      (format parquet, {{ var('parquet_write_options') }}, row_group_size 262144
        {%- if partitioned_by %}, partition_by ({{ partitioned_by | join(', ') }}),
        write_partition_columns true, overwrite_or_ignore true,
        filename_pattern 'part-{uuid}'{% endif %})
