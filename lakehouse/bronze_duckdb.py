@@ -5,8 +5,8 @@ copying them.
 
 DuckDB could read the gzip itself, but it takes some objects cut off short (in the gzip
 trailer, or at some points of the compressed data) as complete: their lost lines would leave
-no trace. ISA-L refuses such an
-object, which then goes to quarantine whole.
+no trace. ISA-L refuses such an object, which then goes to quarantine whole. The write options
+are the dbt project's (``parquet_write_options``), so bronze files are written as the models'.
 
 The hour goes through in chunks of at most ``CHUNK_BYTES`` of landed (compressed) objects, so
 the scratch space and DuckDB's buffers stay bounded whatever the size of the hour. The scratch
