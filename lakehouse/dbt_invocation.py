@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,15 @@ def dbt_command(
     return [str(dbt_executable()), *dbt_args(args, window=window, full_refresh=full_refresh)]
 
 
-def _project_var(name: str) -> Any:
+@cache
+def _project_vars() -> dict[str, Any]:
+    """The project's vars as ``dbt_project.yml`` declares them (read once per process)."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
-    return project["vars"][name]
+    return dict(project["vars"])
+
+
+def _project_var(name: str) -> Any:
+    return _project_vars()[name]
 
 
 def max_lateness_days() -> int:
