@@ -254,6 +254,7 @@ class IngestCore:
         build = self._builder(request)
         limit = self.settings.max_event_bytes
         dumps = orjson.dumps
+        new_record = tuple.__new__  # StreamRecord's own __new__ is Python: 2 % of the event's cost
         for index, event in enumerate(events, first_index):
             known = None
             if isinstance(event, dict):
@@ -282,7 +283,7 @@ class IngestCore:
                     if len(raw) > limit:
                         add(self._rejected(index, event, self._too_large(raw), request))
                         continue
-                record = StreamRecord(data, partition_key(payload))
+                record = new_record(StreamRecord, (data, partition_key(payload)))
                 event_id = payload["event_id"]
             except Exception as error:
                 logger.exception("event %d of a request could not be processed", index)
