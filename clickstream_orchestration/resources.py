@@ -87,7 +87,7 @@ class LocalLandingResource(LandingResource):
 
 class S3LandingResource(LandingResource):
     bucket: str
-    s3: dg.ResourceDependency[S3Resource]
+    s3: S3Resource
 
     def store(self) -> LandingStore:
         return S3LandingStore(self.s3.get_client(), self.bucket)
@@ -219,12 +219,11 @@ def landing_resource(settings: Settings) -> LandingResource:
 
 def resources_for(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or get_settings()
+    column_lineage = settings.env == "aws"
     return {
-        "lakehouse": LakehouseResource(
-            home=str(settings.home), column_lineage=settings.env == "aws"
-        ),
+        "lakehouse": LakehouseResource(home=str(settings.home), column_lineage=column_lineage),
         "landing": landing_resource(settings),
-        "dbt": dbt_resource(settings),
+        "dbt": dbt_resource(settings, column_metadata=column_lineage),
         "compaction": compaction_resource(settings),
         "realtime": realtime_resource(settings),
     }

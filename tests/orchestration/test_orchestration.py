@@ -66,6 +66,30 @@ def test_definitions_validate() -> None:
     assert "Validation successful" in result.stdout + result.stderr
 
 
+def test_the_aws_code_location_validates(tmp_path: Path) -> None:
+    """The same assets wired to S3, Athena and Glue (offline: the partitions' start is set, so
+    nothing lists the bucket)."""
+    aws = {
+        "DAGSTER_HOME": "",
+        "CLICKSTREAM_HOME": str(tmp_path),
+        "CLICKSTREAM_ENV": "aws",
+        "CLICKSTREAM_AWS_ACCOUNT_ID": "123456789012",
+        "CLICKSTREAM_ORCHESTRATION__START_DATE": "2026-11-01",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [BIN / "dagster", "definitions", "validate", "-m", "clickstream_orchestration.definitions"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | aws,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr
+
+
 def test_graph_has_the_layers_and_one_lineage_from_landing_to_gold() -> None:
     graph = defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
