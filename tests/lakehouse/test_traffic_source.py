@@ -4,15 +4,12 @@ parameters plus referrer to their channel group."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lakehouse.dbt_invocation import DBT_PROJECT_DIR, dbt_command, dbt_environment
 from streaming.contracts.settings import Settings
+from tests.dbt_show import show_inline
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -85,20 +82,6 @@ def _literal(value: str | None) -> str:
     return "null" if value is None else "'" + value.replace("'", "''") + "'"
 
 
-def _show(settings: Settings, sql: str) -> list[dict[str, str | None]]:
-    """The rows of an inline query rendered by dbt (the project's macros) and run on DuckDB."""
-    result = subprocess.run(
-        dbt_command(["show", "--inline", sql, "--limit", "500", "--output", "json", "-q"]),
-        cwd=DBT_PROJECT_DIR,
-        env=os.environ | dbt_environment(settings),
-        text=True,
-        capture_output=True,
-        check=True,
-    )
-    rows: list[dict[str, str | None]] = json.loads(result.stdout)["show"]
-    return rows
-
-
 @pytest.fixture(scope="module")
 def classified(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str | None]]:
     settings = Settings(home=Path(tmp_path_factory.mktemp("traffic-home")))
@@ -121,7 +104,7 @@ def classified(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str |
         f"from (values {referrer_rows}, {channel_rows}) "
         "as examples(kind, position, referrer, utm_source, utm_medium) order by kind, position"
     )
-    return _show(settings, sql)
+    return show_inline(settings, sql)
 
 
 def test_referrers_are_classified_by_the_referrer_table(

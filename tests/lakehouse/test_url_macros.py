@@ -4,17 +4,14 @@ query or the fragment on; on hand-picked URLs and on seeded random text."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lakehouse.dbt_invocation import DBT_PROJECT_DIR, dbt_command, dbt_environment
 from streaming.contracts.settings import Settings
+from tests.dbt_show import show_inline
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -69,15 +66,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "select position, {{ url_path('url') }} as path "
         f"from (values {rows}) as examples(position, url) order by position"
     )
-    result = subprocess.run(
-        dbt_command(["show", "--inline", sql, "--limit", "1000", "--output", "json", "-q"]),
-        cwd=DBT_PROJECT_DIR,
-        env=os.environ | dbt_environment(settings),
-        text=True,
-        capture_output=True,
-        check=True,
-    )
-    shown = json.loads(result.stdout)["show"]
+    shown = show_inline(settings, sql, limit=1000)
     return {url: row["path"] for url, row in zip(urls, shown, strict=True)}
 
 
