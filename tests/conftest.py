@@ -29,7 +29,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient prefers another httpx package
     from starlette.testclient import TestClient
 
-__all__ = ["TestClient", "aws_settings_at", "free_port", "kinesis_engine"]
+__all__ = ["EMULATED_AWS_REGION", "TestClient", "aws_settings_at", "free_port", "kinesis_engine"]
 
 STREAM_SHARDS = 2
 TEST_HMAC_SECRET = "test-hmac-secret"
@@ -52,6 +52,25 @@ def home_environment(home: Path) -> Iterator[None]:
     with process_environment(
         {"CLICKSTREAM_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     ):
+        yield
+
+
+EMULATED_AWS_REGION = "us-east-1"
+
+
+@pytest.fixture
+def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AWS APIs emulated in this process (moto) for the test, with credentials that reach
+    nothing else and the region ``EMULATED_AWS_REGION``."""
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": EMULATED_AWS_REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
         yield
 
 

@@ -362,30 +362,22 @@ def test_both_engines_load_identical_rows(tmp_path: Path, store: LocalLandingSto
 
 
 def test_an_s3_landing_store_loads_through_the_arrow_engine(
-    tmp_path: Path, store: LocalLandingStore, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store: LocalLandingStore, emulated_aws: None
 ) -> None:
     import boto3
-    from moto import mock_aws
 
     from streaming.contracts.landing import S3LandingStore
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     local = Settings(home=tmp_path / "local")
     load(local, store, HOUR)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="landing")
-        s3_store = S3LandingStore(client, "landing")
-        for item in store.list("bronze/"):
-            s3_store.put(item.key, store.get(item.key))
-        remote = Settings(home=tmp_path / "remote")
-        result = load_bronze_hour(remote, HOUR, store=s3_store)
-        assert load_bronze_hour(remote, HOUR, store=s3_store).skipped
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="landing")
+    s3_store = S3LandingStore(client, "landing")
+    for item in store.list("bronze/"):
+        s3_store.put(item.key, store.get(item.key))
+    remote = Settings(home=tmp_path / "remote")
+    result = load_bronze_hour(remote, HOUR, store=s3_store)
+    assert load_bronze_hour(remote, HOUR, store=s3_store).skipped
     assert result.loaded_rows == result.lines > 1000
     assert canonical(bronze_rows(remote)) == canonical(bronze_rows(local))
 

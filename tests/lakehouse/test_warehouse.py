@@ -3,7 +3,6 @@ commits, and the Athena / Redshift Data API paths typed from their result metada
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import boto3
 import duckdb
 import pyarrow as pa
 import pytest
-from moto import mock_aws
+from conftest import EMULATED_AWS_REGION
 from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata import models as redshiftdata_models
@@ -28,7 +27,7 @@ from lakehouse.warehouse import (
 )
 from streaming.contracts.settings import Settings
 
-REGION = "us-east-1"
+REGION = EMULATED_AWS_REGION
 
 
 def test_literals_quote_every_value_the_same_way_on_both_engines() -> None:
@@ -141,27 +140,20 @@ def test_an_unreadable_catalog_is_a_warehouse_error_not_a_traceback(tmp_path: Pa
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWarehouse]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        settings = Settings(env="aws", aws_account_id=DEFAULT_ACCOUNT_ID, aws_region=REGION)
-        athena = boto3.client("athena", region_name=REGION)
-        athena.create_work_group(
-            Name=settings.athena_workgroup,
-            Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/"}},
-        )
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket="results")
-        yield AwsWarehouse(
-            settings,
-            athena=athena,
-            glue=boto3.client("glue", region_name=REGION),
-            redshift_data=boto3.client("redshift-data", region_name=REGION),
-        )
+def aws(emulated_aws: None) -> AwsWarehouse:
+    settings = Settings(env="aws", aws_account_id=DEFAULT_ACCOUNT_ID, aws_region=REGION)
+    athena = boto3.client("athena", region_name=REGION)
+    athena.create_work_group(
+        Name=settings.athena_workgroup,
+        Configuration={"ResultConfiguration": {"OutputLocation": "s3://results/"}},
+    )
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="results")
+    return AwsWarehouse(
+        settings,
+        athena=athena,
+        glue=boto3.client("glue", region_name=REGION),
+        redshift_data=boto3.client("redshift-data", region_name=REGION),
+    )
 
 
 def _text_row(*values: str | None) -> dict[str, list[dict[str, str]]]:

@@ -3,31 +3,20 @@ dagster-aws' S3 resource (emulated by moto)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+from conftest import EMULATED_AWS_REGION
 from dagster_aws.s3 import S3Resource
 
 from clickstream_orchestration.resources import S3LandingResource
 
-REGION = "us-east-1"
 BUCKET = "clickstream-test-bronze"
 
 
 @pytest.fixture
-def landing(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3LandingResource]:
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        resource = S3LandingResource(bucket=BUCKET, s3=S3Resource(region_name=REGION))
-        resource.s3.get_client().create_bucket(Bucket=BUCKET)
-        yield resource
+def landing(emulated_aws: None) -> S3LandingResource:
+    resource = S3LandingResource(bucket=BUCKET, s3=S3Resource(region_name=EMULATED_AWS_REGION))
+    resource.s3.get_client().create_bucket(Bucket=BUCKET)
+    return resource
 
 
 def test_the_sensor_lists_what_landed_under_a_prefix_since_a_time(

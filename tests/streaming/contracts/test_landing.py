@@ -92,31 +92,23 @@ def test_quarantine_record_keeps_reasons_and_caps_the_payload() -> None:
     assert record["kind"] == "schema_violation"
 
 
-def test_s3_store_behaves_like_the_local_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_s3_store_behaves_like_the_local_one(emulated_aws: None) -> None:
     import boto3
-    from moto import mock_aws
 
     from streaming.contracts.landing import S3LandingStore
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="landing")
-        store = S3LandingStore(client, "landing")
-        body = encode_records([{"event_id": "a"}])
-        store.put("bronze/x/one.gz", body)
-        store.put("quarantine/two.gz", b"2")
-        assert [(item.key, item.size) for item in store.list("bronze/")] == [
-            ("bronze/x/one.gz", len(body))
-        ]
-        assert decode_records(store.get("bronze/x/one.gz")) == [{"event_id": "a"}]
-        head = client.head_object(Bucket="landing", Key="bronze/x/one.gz")
-        assert "ContentEncoding" not in head  # a .gz object, not transparently compressed
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="landing")
+    store = S3LandingStore(client, "landing")
+    body = encode_records([{"event_id": "a"}])
+    store.put("bronze/x/one.gz", body)
+    store.put("quarantine/two.gz", b"2")
+    assert [(item.key, item.size) for item in store.list("bronze/")] == [
+        ("bronze/x/one.gz", len(body))
+    ]
+    assert decode_records(store.get("bronze/x/one.gz")) == [{"event_id": "a"}]
+    head = client.head_object(Bucket="landing", Key="bronze/x/one.gz")
+    assert "ContentEncoding" not in head  # a .gz object, not transparently compressed
 
 
 @pytest.mark.parametrize(("durable", "syncs"), [(True, 1), (False, 0)])
