@@ -15,7 +15,6 @@ import functools
 import os
 import subprocess
 from collections.abc import Sequence
-from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ class LakeDbtCliResource(DbtCliResource):
 
     column_metadata: bool = False
 
-    @cached_property
+    @functools.cached_property
     def _cli_version(self) -> Version:
         return Version(installed_version("dbt-core"))
 
