@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from clickstream_cli.launch import StageOutcome, run_job
+from clickstream_cli.launch import StageOutcome, range_tags, run_job
 from clickstream_orchestration.definitions import build_definitions
 from clickstream_orchestration.partitions import REBUILD
 from clickstream_orchestration.resources import LakehouseResource
@@ -99,12 +99,9 @@ TRUE_DAYS = {
 }
 
 
-def _scheduled_run(
-    defs: dg.Definitions, settings: Settings, hour: str
-) -> tuple[EventDays, StageOutcome] | None:
-    """What the refresh schedule does at ``hour``: queue the arrivals' days, then one
-    ``lake_refresh`` run per day with its tags (None when the schedule skips). Returns the
-    days and ingest days rebuilt, and the runs' outcomes as one."""
+def _tick(settings: Settings, hour: str) -> list[dg.RunRequest] | None:
+    """What the refresh schedule requests at ``hour``: one ``lake_refresh`` run per queued day
+    (None when it skips). The tick consumes the arrivals it plans."""
     # entered, so the instance the context opens is closed with it
     with dg.build_schedule_context(
         instance=dg.DagsterInstance.get(),
@@ -116,6 +113,18 @@ def _scheduled_run(
         return None
     assert isinstance(requests, list)
     assert len({request.partition_key for request in requests}) == len(requests), "one per day"
+    return requests
+
+
+def _scheduled_run(
+    defs: dg.Definitions, settings: Settings, hour: str
+) -> tuple[EventDays, StageOutcome] | None:
+    """What the refresh schedule does at ``hour``: queue the arrivals' days, then one
+    ``lake_refresh`` run per day with its tags (None when the schedule skips). Returns the
+    days and ingest days rebuilt, and the runs' outcomes as one."""
+    requests = _tick(settings, hour)
+    if requests is None:
+        return None
     outcomes = [
         run_job(
             defs,
@@ -142,10 +151,22 @@ def _scheduled_run(
     return rebuilt, combined
 
 
+def _backfilled(defs: dg.Definitions, settings: Settings, hour: str) -> StageOutcome:
+    """The tick at ``hour`` queues the history's days; one run over their range rebuilds
+    them all, as a backfill would (the next tick finds them built)."""
+    requests = _tick(settings, hour)
+    assert requests is not None
+    days = sorted(request.partition_key for request in requests if request.partition_key)
+    assert days == sorted({records[0]["ts"][:10] for records in HISTORY})
+    return run_job(
+        defs, "lake_refresh", dg.DagsterInstance.get(), tags=range_tags(days[0], days[-1])
+    )
+
+
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """History landed on time and processed by a scheduled run; then the late events land in
-    one later hour, and the next scheduled run processes them."""
+    """History landed on time, queued by a tick of the schedule and rebuilt by one run over its
+    days; then the late events land in one later hour, and the next tick's runs process them."""
     home = tmp_path_factory.mktemp("late-arrivals")
     saved = {name: os.environ.get(name) for name in ("CLICKSTREAM_HOME", "DAGSTER_HOME")}
     os.environ["CLICKSTREAM_HOME"] = str(home)
@@ -159,8 +180,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             load_hour(settings, landing.land(records))
         segments = run_job(defs, "segments_refresh", dg.DagsterInstance.get())
         assert segments.success, segments.error
-        first = _scheduled_run(defs, settings, "2026-11-20T12:15:00")
-        assert first is not None and first[1].success, first and first[1].error
+        first = _backfilled(defs, settings, "2026-11-20T12:15:00")
+        assert first.success, first.error
         before = _files_by_partition(settings)
         load_hour(settings, landing.land(LATE))
         second = _scheduled_run(defs, settings, "2026-11-20T14:15:00")
