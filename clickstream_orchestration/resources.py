@@ -25,6 +25,7 @@ from lakehouse.dbt_invocation import (
     dbt_environment,
     process_environment,
 )
+from lakehouse.window import Rebuild
 from streaming.contracts.landing import (
     LandedObject,
     LandingStore,
@@ -50,11 +51,12 @@ class LakehouseResource(dg.ConfigurableResource):
         return open_catalog(self.settings())
 
     @contextmanager
-    def dbt_environment(self) -> Iterator[None]:
-        """The process environment a dbt invocation inherits, for the invocation's duration."""
+    def dbt_environment(self, rebuild: Rebuild | None = None) -> Iterator[None]:
+        """The process environment a dbt invocation inherits, for the invocation's duration:
+        the settings' and the event days it rebuilds (all of them by default)."""
         # A test runs in the step that builds the last of its parents ("buildable"), so a
         # silver step never runs a test that also reads a gold table not built yet.
-        values = dbt_environment(self.settings()) | {"DBT_INDIRECT_SELECTION": "buildable"}
+        values = dbt_environment(self.settings(), rebuild) | {"DBT_INDIRECT_SELECTION": "buildable"}
         with process_environment(values):
             yield
 

@@ -28,8 +28,14 @@ def dbt_target(settings: Settings) -> str:
     return "local" if settings.env == "local" else "athena"
 
 
-def dbt_environment(settings: Settings) -> dict[str, str]:
-    """Variables for a dbt process: the settings' locations, the target, telemetry off."""
+REBUILD_VARIABLE = "CLICKSTREAM_DBT_REBUILD"
+"""The event days a run rebuilds, as the vars of ``macros/window.sql`` in one JSON object (empty:
+everything). Passed in the environment rather than ``--vars``: dbt reuses its saved parse of the
+project only while the ``--vars`` stay the same, and every run rebuilds other days."""
+
+
+def dbt_environment(settings: Settings, rebuild: Rebuild | None = None) -> dict[str, str]:
+    """Variables for a dbt process: the settings' locations, the target, the rebuild."""
     environment = settings.process_environment()
     environment |= {
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
@@ -41,6 +47,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "CLICKSTREAM_ATHENA_DATA": f"s3://{settings.bucket_name('silver')}/dbt/",
         "CLICKSTREAM_DUCKDB_MEMORY": settings.duckdb.memory_limit,
         "CLICKSTREAM_DUCKDB_THREADS": str(settings.duckdb.thread_count),
+        REBUILD_VARIABLE: json.dumps(rebuild.as_vars()) if rebuild is not None else "",
     }
     if settings.env == "local":
         (settings.duckdb_dir / "tmp").mkdir(parents=True, exist_ok=True)
@@ -52,27 +59,13 @@ def dbt_executable() -> Path:
     return Path(sys.executable).with_name("dbt")
 
 
-def rebuild_vars(rebuild: Rebuild) -> list[str]:
-    """The ``--vars`` that tell the models which event days to rebuild (``macros/window.sql``)."""
-    return ["--vars", json.dumps(rebuild.as_vars())]
+def dbt_args(args: Sequence[str], *, full_refresh: bool = False) -> list[str]:
+    """A dbt command's arguments: the subcommand and its options."""
+    return [*args, "--full-refresh"] if full_refresh else list(args)
 
 
-def dbt_args(
-    args: Sequence[str], *, window: Rebuild | None = None, full_refresh: bool = False
-) -> list[str]:
-    """A dbt command's arguments: the subcommand and its options, the rebuild's vars."""
-    command = list(args)
-    if window is not None:
-        command += rebuild_vars(window)
-    if full_refresh:
-        command.append("--full-refresh")
-    return command
-
-
-def dbt_command(
-    args: Sequence[str], *, window: Rebuild | None = None, full_refresh: bool = False
-) -> list[str]:
-    return [str(dbt_executable()), *dbt_args(args, window=window, full_refresh=full_refresh)]
+def dbt_command(args: Sequence[str], *, full_refresh: bool = False) -> list[str]:
+    return [str(dbt_executable()), *dbt_args(args, full_refresh=full_refresh)]
 
 
 @cache
@@ -115,9 +108,9 @@ def run_dbt(
         _run_in_process(settings, args, window=window, full_refresh=full_refresh)
         return
     result = subprocess.run(
-        dbt_command(args, window=window, full_refresh=full_refresh),
+        dbt_command(args, full_refresh=full_refresh),
         cwd=DBT_PROJECT_DIR,
-        env=os.environ | dbt_environment(settings),
+        env=os.environ | dbt_environment(settings, window),
         text=True,
         capture_output=capture,
         check=False,
@@ -147,9 +140,9 @@ def _run_in_process(
 ) -> None:
     from dbt.cli.main import dbtRunner
 
-    command = dbt_args(args, window=window, full_refresh=full_refresh)
+    command = dbt_args(args, full_refresh=full_refresh)
     command += ["--project-dir", str(DBT_PROJECT_DIR), "--quiet"]
-    with process_environment(dbt_environment(settings)):
+    with process_environment(dbt_environment(settings, window)):
         try:
             outcome = dbtRunner().invoke(command)
         finally:

@@ -87,7 +87,7 @@ class AthenaCompile:
 def start_athena_compile(aws_endpoint: str, home: Path, rebuild: Rebuild) -> AthenaCompile:
     """Starts compiling every model for ``rebuild`` (it runs beside the local build)."""
     settings = Settings(home=home, env="aws", aws_account_id="123456789012")
-    environment = os.environ | dbt_environment(settings)
+    environment = os.environ | dbt_environment(settings, rebuild)
     environment |= {
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -98,7 +98,7 @@ def start_athena_compile(aws_endpoint: str, home: Path, rebuild: Rebuild) -> Ath
     command = ["compile", "--target", "athena", "--select", "resource_type:model"]
     with (home / "compile.log").open("wb") as log:
         process = subprocess.Popen(
-            dbt_command(command, window=rebuild),
+            dbt_command(command),
             cwd=DBT_PROJECT_DIR,
             env=environment,
             stdout=log,

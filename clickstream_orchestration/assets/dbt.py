@@ -28,7 +28,7 @@ from clickstream_orchestration.metadata import table_metadata
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD
 from clickstream_orchestration.resources import LakehouseResource
 from lakehouse.arrivals import decode_rebuild
-from lakehouse.dbt_invocation import max_lateness_days, rebuild_vars
+from lakehouse.dbt_invocation import max_lateness_days
 from lakehouse.publication import Publication, read_publication
 from lakehouse.window import EventDays, Window
 from streaming.contracts.settings import Settings, get_settings
@@ -107,10 +107,6 @@ def _rebuild(context: dg.AssetExecutionContext) -> EventDays | Window:
     return _partition_window(context)
 
 
-def _window_vars(context: dg.AssetExecutionContext) -> list[str]:
-    return rebuild_vars(_rebuild(context))
-
-
 def _partition_window(context: dg.AssetExecutionContext) -> Window:
     time_window = context.partition_time_window
     return Window.covering(time_window.start, time_window.end)
@@ -124,17 +120,18 @@ def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     lakehouse: LakehouseResource,
-    args: list[str],
+    rebuild: EventDays | Window | None = None,
     partition_filter: Any = None,
 ) -> Iterator[Any]:
-    """``dbt build`` of the selected models; each materialisation carries the Iceberg table's
-    row counts, schema and preview. Locally a model is staged, tested, and committed only if
-    its blocking tests pass (write-audit-publish, ``lakehouse/publication.py``): a withheld
-    model is not reported as materialised, and the step fails after the rest is reported."""
+    """``dbt build`` of the selected models for ``rebuild`` (None: everything); each
+    materialisation carries the Iceberg table's row counts, schema and preview. Locally a
+    model is staged, tested, and committed only if its blocking tests pass
+    (write-audit-publish, ``lakehouse/publication.py``): a withheld model is not reported as
+    materialised, and the step fails after the rest is reported."""
     settings = lakehouse.settings()
     catalog = lakehouse.catalog()
-    with lakehouse.dbt_environment():
-        invocation = dbt.cli(["build", *args], context=context, raise_on_error=False)
+    with lakehouse.dbt_environment(rebuild):
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
         events = invocation.stream()
         if lakehouse.column_lineage:
             events = events.fetch_column_metadata()
@@ -203,9 +200,7 @@ def _daily_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.
     def daily(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
     ) -> Iterator[Any]:
-        yield from _build(
-            context, dbt, lakehouse, _window_vars(context), _partition_filter(context)
-        )
+        yield from _build(context, dbt, lakehouse, _rebuild(context), _partition_filter(context))
 
     return daily
 
@@ -226,7 +221,7 @@ gold_daily = _daily_dbt_assets("gold_daily", "path:models/gold")
 def silver_unpartitioned(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
 ) -> Iterator[Any]:
-    yield from _build(context, dbt, lakehouse, [])
+    yield from _build(context, dbt, lakehouse)
 
 
 DBT_ASSETS = [silver_daily, gold_daily, silver_unpartitioned]

@@ -1,5 +1,6 @@
 {#-
-  Which event days a run rebuilds. Three modes, chosen by the vars:
+  Which event days a run rebuilds. Three modes, chosen by the vars (`--vars`, or the same keys
+  in CLICKSTREAM_DBT_REBUILD, see `rebuild_var`):
 
   * arrivals (`event_days`, `ingest_days`): the incremental run the arrival manifest plans
     (lakehouse/arrivals.py). `event_days` are the event dates the
@@ -25,10 +26,23 @@
   {{ return(days | unique | sort) }}
 {%- endmacro %}
 
+{#- A var of the rebuild (`event_days`, `ingest_days`, `min_date`, `max_date`): from `--vars`,
+    else, when the run executes, from the JSON object in CLICKSTREAM_DBT_REBUILD, where the
+    project's own runs pass them. Parsing never reads it, so one saved parse serves every run,
+    whatever its days. -#}
+{% macro rebuild_var(name) -%}
+  {%- set value = var(name, none) -%}
+  {%- if value is none and execute -%}
+    {%- set passed = env_var('CLICKSTREAM_DBT_REBUILD', '') -%}
+    {%- if passed -%}{%- set value = fromjson(passed).get(name) -%}{%- endif -%}
+  {%- endif -%}
+  {{ return(value) }}
+{%- endmacro %}
+
 {#- The event days of the run before widening, sorted; none for a full build. -#}
 {% macro rebuild_days() -%}
-  {%- set event_days = var('event_days', none) -%}
-  {%- set lo, hi = var('min_date'), var('max_date') -%}
+  {%- set event_days = rebuild_var('event_days') -%}
+  {%- set lo, hi = rebuild_var('min_date'), rebuild_var('max_date') -%}
   {%- if event_days is not none -%}
     {%- if lo is not none or hi is not none -%}
       {{ exceptions.raise_compiler_error("pass event_days or min_date/max_date, not both") }}
@@ -94,8 +108,8 @@
   {%- set days = rebuild_days() -%}
   {%- if days is none -%}
     true
-  {%- elif var('event_days', none) is not none -%}
-    {{ _date_in(column, _iso_days(var('ingest_days', []))) }}
+  {%- elif rebuild_var('event_days') is not none -%}
+    {{ _date_in(column, _iso_days(rebuild_var('ingest_days'))) }}
   {%- elif days -%}
     {%- set earliest = days[0]
           - modules.datetime.timedelta(days=var("early_arrival_days") | int) -%}

@@ -60,7 +60,7 @@ def aws_endpoint() -> Iterator[str]:
 def _compile(aws_endpoint: str, home: Path, rebuild: Rebuild) -> Path:
     settings = Settings(home=home, env="aws", aws_account_id="123456789012")
     target = home / "target"
-    environment = os.environ | dbt_environment(settings)
+    environment = os.environ | dbt_environment(settings, rebuild)
     environment |= {
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -69,7 +69,7 @@ def _compile(aws_endpoint: str, home: Path, rebuild: Rebuild) -> Path:
         "DBT_LOG_PATH": str(home / "logs"),
     }
     result = subprocess.run(
-        dbt_command(["compile", "--target", "athena"], window=rebuild),
+        dbt_command(["compile", "--target", "athena"]),
         cwd=DBT_PROJECT_DIR,
         env=environment,
         text=True,

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from clickstream_orchestration.dbt_resources import LakeDbtCliResource
+from clickstream_orchestration.dbt_resources import LakeDbtCliResource, ensure_manifest
 from clickstream_orchestration.resources import resources_for
 from streaming.contracts.settings import Settings
 
@@ -29,3 +29,16 @@ def test_only_the_aws_target_opens_an_adapter_for_column_metadata(tmp_path: Path
     assert (local["dbt"].column_metadata, local["lakehouse"].column_lineage) == (False, False)
     assert (aws["dbt"].column_metadata, aws["lakehouse"].column_lineage) == (True, True)
     assert local["dbt"]._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_a_command_starts_from_the_saved_parse(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    resources = resources_for(settings)
+    ensure_manifest(settings)
+    target = tmp_path / "target"
+    with resources["lakehouse"].dbt_environment():
+        invocation = resources["dbt"].cli(["ls", "--resource-type", "model"], target_path=target)
+        invocation.wait()
+    log = (target / "dbt.log").read_text()
+    assert "Starting full parse" not in log
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
