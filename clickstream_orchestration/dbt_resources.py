@@ -20,7 +20,7 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
-from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
 from lakehouse.dbt_invocation import (
@@ -69,28 +69,21 @@ class LakeDbtCliResource(DbtCliResource):
             return None
         return super()._initialize_dbt_core_adapter(args)
 
-    def cli(
-        self,
-        args: Sequence[str],
-        *,
-        context: Any = None,
-        target_path: Path | None = None,
-        **options: Any,
-    ) -> DbtCliInvocation:
-        """The command, starting from the project's saved parse (``ensure_manifest``): dbt
-        checks that nothing it was parsed from changed and reparses only what did, about 3 s
-        less than parsing the whole project."""
-        target_path = target_path or self._get_unique_target_path(context=context)
-        saved = (
-            _project_for(self.target).manifest_path.with_name(PARTIAL_PARSE)
-            if self.target
-            else None
-        )
-        if saved is not None and saved.exists():
-            destination = Path(self.project_dir, target_path, PARTIAL_PARSE)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(saved, destination)
-        return super().cli(args, context=context, target_path=target_path, **options)
+
+def keep_parse(settings: Settings, invocation_target: Path) -> None:
+    """Keeps the parse a finished dbt command saved as the home's (in ``DBT_TARGET_PATH``),
+    which dagster-dbt copies into every next command's target folder: dbt then hashes the
+    project's files, finds nothing changed and skips parsing, about 3 s a command. dbt takes a
+    saved parse only for the profile it was made with (the home's DuckDB file) and the same
+    ``--vars``, which is why runs pass their event days in the environment."""
+    saved = invocation_target / PARTIAL_PARSE
+    if not saved.exists():
+        return
+    kept = settings.dbt_target_dir / PARTIAL_PARSE
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    copying = kept.with_name(f"{PARTIAL_PARSE}.{os.getpid()}")
+    shutil.copyfile(saved, copying)
+    copying.replace(kept)
 
 
 def dbt_resource(settings: Settings, *, column_metadata: bool = False) -> DbtCliResource:
@@ -129,7 +122,7 @@ def _parse(settings: Settings, project: DbtProject) -> None:
     environment = os.environ | dbt_environment(settings)
     environment["DBT_TARGET_PATH"] = str(parsing)
     result = subprocess.run(
-        [*dbt_command(["parse", "--target", dbt_target(settings)]), "--quiet"],
+        [*dbt_command(["parse"]), "--quiet"],
         cwd=DBT_PROJECT_DIR,
         env=environment,
         capture_output=True,
@@ -139,7 +132,6 @@ def _parse(settings: Settings, project: DbtProject) -> None:
     if result.returncode != 0 or not manifest.exists():
         raise RuntimeError(f"dbt parse failed for target {project.target}:\n{result.stdout}")
     project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    (parsing / PARTIAL_PARSE).replace(project.manifest_path.with_name(PARTIAL_PARSE))
     manifest.replace(project.manifest_path)
 
 

@@ -23,7 +23,11 @@ from dagster_dbt import (
 )
 
 from clickstream_orchestration.assets.bronze import BRONZE_EVENTS, USER_SEGMENT_CHANGES
-from clickstream_orchestration.dbt_resources import dagster_dbt_project, ensure_manifest
+from clickstream_orchestration.dbt_resources import (
+    dagster_dbt_project,
+    ensure_manifest,
+    keep_parse,
+)
 from clickstream_orchestration.metadata import table_metadata
 from clickstream_orchestration.partitions import EVENT_DAYS, REBUILD
 from clickstream_orchestration.resources import LakehouseResource
@@ -141,6 +145,7 @@ def _build(
                 outputs.append(event)
             else:
                 yield event
+    keep_parse(settings, invocation.target_path)
     published = _published(settings, invocation)
     for event in outputs:
         if isinstance(event, dg.AssetMaterialization):

@@ -483,6 +483,10 @@ class Settings(BaseSettings):
         return self.home / "dbt"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        return self.dbt_state_dir / "target"
+
+    @property
     def secrets_dir(self) -> Path:
         return self.home / "secrets"
 
@@ -556,7 +560,7 @@ class Settings(BaseSettings):
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             "DBT_LOG_PATH": str(self.dbt_state_dir / "logs"),
-            "DBT_TARGET_PATH": str(self.dbt_state_dir / "target"),
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "MPLCONFIGDIR": str(self.home / "matplotlib"),
             "GX_ANALYTICS_ENABLED": "False",
             "AWS_DEFAULT_REGION": self.region,

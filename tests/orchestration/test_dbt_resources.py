@@ -3,11 +3,12 @@ not need: asking the executable its version, and opening a dbt adapter for colum
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
 
-from clickstream_orchestration.dbt_resources import LakeDbtCliResource, ensure_manifest
+from clickstream_orchestration.dbt_resources import LakeDbtCliResource, keep_parse
 from clickstream_orchestration.resources import resources_for
 from streaming.contracts.settings import Settings
 
@@ -31,14 +32,18 @@ def test_only_the_aws_target_opens_an_adapter_for_column_metadata(tmp_path: Path
     assert local["dbt"]._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_a_command_starts_from_the_saved_parse(tmp_path: Path) -> None:
+def test_a_command_starts_from_the_parse_the_last_one_kept(tmp_path: Path) -> None:
+    """As a run's dbt steps do: each command in a target folder of its own, the parse it saved
+    kept as the home's, where the next command starts from."""
     settings = Settings(home=tmp_path / "home")
     resources = resources_for(settings)
-    ensure_manifest(settings)
-    target = tmp_path / "target"
+    parsing = []
     with resources["lakehouse"].dbt_environment():
-        invocation = resources["dbt"].cli(["ls", "--resource-type", "model"], target_path=target)
-        invocation.wait()
-    log = (target / "dbt.log").read_text()
-    assert "Starting full parse" not in log
-    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+        for step in ("first", "second"):
+            target = settings.dbt_target_dir / step
+            resources["dbt"].cli(["ls", "--resource-type", "model"], target_path=target).wait()
+            keep_parse(settings, target)
+            lines = (target / "dbt.log").read_text().splitlines()
+            parsing.append([json.loads(line)["info"]["msg"] for line in lines if "pars" in line])
+    assert any("Starting full parse" in message for message in parsing[0]), parsing[0]
+    assert "Partial parsing enabled, no changes found, skipping parsing" in parsing[1], parsing[1]
