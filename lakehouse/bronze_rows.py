@@ -179,7 +179,7 @@ def _integer(value: Any, pointer: str) -> int:
 def _timestamp(value: Any, pointer: str) -> datetime:
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows "t" and "z"
         except ValueError:
             pass
         else:

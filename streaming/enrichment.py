@@ -270,11 +270,12 @@ def payload_builder(
             privacy_members[(analytics, ads)] = privacy
         metadata = dict(get("metadata") or {})
         metadata["schema_hash"] = schema.schema_hash
+        ts = event["ts"]
         payload = {
             "schema_version": get("schema_version") or schema.version.dotted,
             "event_type": event["event_type"],
             "event_id": get("event_id") or event_id_factory(),
-            "ts": event["ts"],
+            "ts": ts if ts.isupper() else ts.upper(),  # the lake's readers take no "t" or "z"
             "ingest_ts": ingest_ts,
             "source": source,
             "is_bot": fields[0],

@@ -103,6 +103,31 @@ def read_answer(sock: socket.socket, method: str = "POST", *, until_closed: bool
         complete = _drain(parser, answer)
 
 
+def read_answers(sock: socket.socket, count: int) -> list[Answer]:
+    """The next ``count`` answers on ``sock``, as a client that sent ``count`` requests at once
+    (pipelined) reads them: in order, each from where the last one ended."""
+    answers: list[Answer] = []
+    unread = b""
+    while len(answers) < count:
+        parser = h11.Connection(our_role=h11.CLIENT)
+        parser.send(h11.Request(method="POST", target="/", headers=[("host", "ingest")]))
+        parser.send(h11.EndOfMessage())
+        answer = Answer()
+        data = unread
+        while True:
+            if data:
+                parser.receive_data(data)
+                if _drain(parser, answer):
+                    break
+            data = sock.recv(65536)
+            if not data:
+                answer.closed = True
+                return [*answers, answer]
+        unread = parser.trailing_data[0]
+        answers.append(answer)
+    return answers
+
+
 def _drain(parser: h11.Connection, answer: Answer) -> bool:
     while True:
         try:

@@ -3,6 +3,8 @@
 Shared by the HTTP server, the Lambda handler and the generator's landing sink, all through
 :meth:`IngestCore.process_event`. For each event, in this order:
 
+0. holding a value the stream's JSON cannot (an :class:`UnstorableEvent`) → rejected
+   (``unstorable_value``);
 1. nested deeper than ``max_nesting_depth`` → rejected (``nesting_too_deep``), before anything
    walks it (the validator, the serializer and the IP scrubber all recurse);
 2. not a JSON object → rejected (``not_an_object``);
@@ -22,6 +24,7 @@ context with :func:`request_context`, which truncates it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,12 +59,14 @@ from streaming.producer.records import StreamRecord
 
 ACCEPTED, REJECTED, DISCARDED = "accepted", "rejected", "discarded"
 NOT_AN_OBJECT = "not_an_object"
+UNSTORABLE_VALUE = "unstorable_value"
 NESTING_TOO_DEEP = "nesting_too_deep"
 EVENT_TOO_LARGE = "event_too_large"
 UNSUPPORTED_VERSION = "unsupported_version"
 SCHEMA_VIOLATION = "schema_violation"
 PROCESSING_ERROR = "processing_error"
 REJECTION_REASONS = (
+    UNSTORABLE_VALUE,
     NOT_AN_OBJECT,
     NESTING_TOO_DEEP,
     EVENT_TOO_LARGE,
@@ -102,6 +107,21 @@ def quarantine_reason(issue: ValidationIssue) -> dict[str, str]:
         "keyword": issue.keyword,
         "message": scrub_text(issue.message),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class UnstorableEvent:
+    """An event of a valid JSON body that the stream's JSON cannot hold (see
+    :mod:`streaming.ingest.body_json`): ``value`` as the standard library read it."""
+
+    value: Any
+    message: str
+
+    def quarantine_payload(self, max_depth: int) -> bytes:
+        """The event's JSON, ASCII with escapes, addresses truncated (a number out of range
+        reads ``Infinity``)."""
+        scrubbed, _ = scrub_ips(pruned(self.value, max_depth))
+        return json.dumps(scrubbed, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +345,9 @@ class IngestCore:
         index: int,
         event_id_factory: Callable[[], str],
     ) -> EventResult:
+        if isinstance(event, UnstorableEvent):
+            issue = ValidationIssue("", "json", event.message)
+            return self._rejected(index, event, _Rejection(UNSTORABLE_VALUE, [issue], b""), request)
         if nested_deeper_than(event, self.settings.max_nesting_depth):
             return self._rejected(index, event, self._too_deep(), request)
         if isinstance(event, dict) and consent_off(event):
@@ -396,6 +419,8 @@ class IngestCore:
     ) -> EventResult:
         if rejection.raw:
             payload = scrub_json(rejection.raw, event)
+        elif isinstance(event, UnstorableEvent):
+            payload = event.quarantine_payload(self.settings.max_nesting_depth)
         else:
             payload = quarantine_payload(event, self.settings.max_nesting_depth)
         row = quarantine_record(

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from streaming.contracts.settings import IngestSettings
+from streaming.ingest.body_json import MalformedBodyError, parse_body, storable_events
 from streaming.ingest.client_address import TrustedProxies
 from streaming.ingest.core import EVENT_TOO_LARGE, IngestCore, Processed, request_context
 from streaming.ingest.health import Reachability, SinkProbe, health_report
@@ -192,7 +193,11 @@ class IngestService:
 
     def _preflight(self, request: HttpRequest) -> HttpResponse:
         origin = request.headers.get("origin")
-        if origin is None or not self._origin_allowed(origin):
+        if origin is None:
+            return error_response(
+                403, "origin_not_allowed", "a preflight request must name its Origin"
+            )
+        if not self._origin_allowed(origin):
             return error_response(403, "origin_not_allowed", f"origin {origin!r} is not allowed")
         headers = self._cors_headers(origin) | {
             "access-control-allow-methods": "POST, OPTIONS",
@@ -243,9 +248,9 @@ class IngestService:
         except ValueError as error:
             return error_response(400, "malformed_body", str(error), **cors)
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            return error_response(400, "malformed_json", f"the body is not JSON: {error}", **cors)
+            document, lenient = parse_body(body)
+        except MalformedBodyError as error:
+            return error_response(400, "malformed_json", str(error), **cors)
         if path == EVENTS_PATH:
             events = [document]
         else:
@@ -253,6 +258,8 @@ class IngestService:
             if isinstance(events_or_error, HttpResponse):
                 return events_or_error
             events = events_or_error
+        if lenient:
+            events = storable_events(events)
         raw_ip = self.proxies.client(request.peer_ip, request.forwarded_for)
         context = request_context(
             received_at_ms=time.time_ns() // 1_000_000,

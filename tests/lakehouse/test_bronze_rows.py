@@ -1,9 +1,16 @@
 import gzip
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from lakehouse.bronze_rows import GZIP_ERRORS, INFLATE_PIECE_BYTES, gunzip, gunzip_file
+from lakehouse.bronze_rows import (
+    GZIP_ERRORS,
+    INFLATE_PIECE_BYTES,
+    gunzip,
+    gunzip_file,
+    parse_object,
+)
 
 
 def lines(count: int, start: int = 0) -> bytes:
@@ -38,3 +45,15 @@ def test_an_object_that_is_not_whole_gzip_is_refused(tmp_path: Path, body: bytes
         gunzip_file(source, tmp_path / "object")
     with pytest.raises(GZIP_ERRORS):
         gunzip(body)
+
+
+@pytest.mark.parametrize(
+    "ts", ["2026-11-22t10:00:00z", "2026-11-22T10:00:00z", "2026-11-22t12:00:00+02:00"]
+)
+def test_lower_case_separators_of_rfc_3339_are_read(ts: str) -> None:
+    line = b'{"event_type": "page_view", "event_id": "e-1", "ts": "%s"}\n' % ts.encode()
+
+    parsed = parse_object("object.gz", gzip.compress(line))
+
+    assert parsed.rejects == []
+    assert [row["ts"] for row in parsed.rows] == [datetime(2026, 11, 22, 10)]

@@ -146,3 +146,19 @@ def test_client_event_id_is_kept() -> None:
     assert payload["event_id"] == event_id
     assert payload["user"]["user_id_hash"] is None
     assert payload["privacy"]["source_ip_anonymized"] is None
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-11-22t10:00:00z", "2026-11-22T10:00:00Z"),
+        ("2026-11-22t10:00:00.5+02:00", "2026-11-22T10:00:00.5+02:00"),
+        ("2026-11-22T10:00:00Z", "2026-11-22T10:00:00Z"),
+    ],
+)
+def test_ts_reaches_the_stream_with_upper_case_separators(sent: str, stored: str) -> None:
+    schema = default_registry().resolve(INGEST_EVENT, None)
+    event = {"event_type": "page_view", "ts": sent, "user": {"consent": {"analytics": True}}}
+    assert schema.is_valid(event)
+    payload = enrich(event, request=RequestContext(received_at_ms=1), schema=schema, hmac_key=KEY)
+    assert payload["ts"] == stored

@@ -238,6 +238,55 @@ def test_batch_answers_per_event_and_quarantines_exactly_the_rejected(
     assert len(on_stream) == 2
 
 
+@pytest.mark.parametrize(
+    ("unstorable", "message"),
+    [
+        pytest.param(b'"https://x/\\ud800"', "unpaired UTF-16 surrogate", id="lone-surrogate"),
+        pytest.param(b"1e400", "beyond the range", id="float-out-of-range"),
+        pytest.param(b"9" * 5000, "beyond the range", id="5000-digit-integer"),
+    ],
+)
+def test_an_event_the_stream_cannot_hold_is_rejected_alone(
+    http: TestClient, settings: Settings, unstorable: bytes, message: str
+) -> None:
+    marker = f"unstorable-{len(unstorable)}-{unstorable[:4].hex()}"
+    good = orjson.dumps({**MINIMAL_EVENT, "session": {"session_id": marker}})
+    bad = good[:-1] + b',"ctx":{"page_url":' + unstorable + b"}}"
+    body = b'{"events":[' + good + b"," + bad + b"," + good + b"]}"
+    response = http.post("/v1/batch", content=body, headers=JSON)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [r["status"] for r in answer["results"]] == ["accepted", "rejected", "accepted"]
+    assert answer["results"][1]["reason"] == "unstorable_value"
+    assert message in answer["results"][1]["errors"][0]["message"]
+    on_stream = [
+        p for p in stream_payloads(settings) if (p.get("session") or {}).get("session_id") == marker
+    ]
+    assert len(on_stream) == 2
+    quarantined = [r for r in quarantine_records(settings) if marker in r["payload"]]
+    assert [r["kind"] for r in quarantined] == ["unstorable_value"]
+    single = http.post("/v1/events", content=bad, headers=JSON)
+    assert single.status_code == 422
+    assert single.json()["results"][0]["reason"] == "unstorable_value"
+
+
+def test_a_body_that_is_not_utf8_is_answered_so(http: TestClient) -> None:
+    response = http.post("/v1/batch", content=b'{"events":["\xff"]}', headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "malformed_json",
+        "message": "the body is not UTF-8 text (byte 0xff at 12)",
+    }
+
+
+def test_not_json_constants_still_refuse_the_body(http: TestClient) -> None:
+    for constant in (b"NaN", b"Infinity", b"-Infinity"):
+        body = b'{"events":[' + orjson.dumps(MINIMAL_EVENT)[:-1] + b',"x":' + constant + b"}]}"
+        response = http.post("/v1/batch", content=body, headers=JSON)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "malformed_json"
+
+
 # --- consent and privacy ------------------------------------------------------------------
 
 
@@ -307,6 +356,7 @@ def test_gzip_body_is_accepted(http: TestClient) -> None:
     [
         pytest.param(b"{not json", JSON, 400, "malformed_json", id="malformed-json"),
         pytest.param(b"\xff\xfe{}", JSON, 400, "malformed_json", id="not-utf8"),
+        pytest.param('{"events":[]}'.encode("utf-16"), JSON, 400, "malformed_json", id="utf16"),
         pytest.param(b"", JSON, 400, "malformed_json", id="empty-body"),
         pytest.param(b'{"events": {}}', JSON, 400, "malformed_batch", id="events-not-array"),
         pytest.param(b"[]", JSON, 400, "malformed_batch", id="bare-array"),
@@ -427,6 +477,9 @@ def test_preflight_and_post_from_a_refused_origin(http: TestClient) -> None:
     post = post_event(http, MINIMAL_EVENT, origin=evil)
     assert post.status_code == 403
     assert post.json()["error"]["code"] == "origin_not_allowed"
+    anonymous = http.options("/v1/events", headers={"access-control-request-method": "POST"})
+    assert anonymous.status_code == 403
+    assert anonymous.json()["error"]["message"] == "a preflight request must name its Origin"
 
 
 @pytest.fixture
