@@ -180,10 +180,10 @@ def _timestamp(value: Any, pointer: str) -> datetime:
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows "t" and "z"
-        except ValueError:
-            pass
-        else:
             if moment.tzinfo is not None:
                 moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError):  # overflow: in UTC before year 1 or after 9999
+            pass
+        else:
             return moment
     raise FieldError(pointer, "format", f"expected an ISO-8601 date-time, got {value!r:.80}")

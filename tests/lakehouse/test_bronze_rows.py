@@ -57,3 +57,15 @@ def test_lower_case_separators_of_rfc_3339_are_read(ts: str) -> None:
 
     assert parsed.rejects == []
     assert [row["ts"] for row in parsed.rows] == [datetime(2026, 11, 22, 10)]
+
+
+@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_out_of_range_in_utc_is_rejected_not_raised(ts: str) -> None:
+    line = b'{"event_type": "page_view", "event_id": "e-1", "ts": "%s"}\n' % ts.encode()
+
+    parsed = parse_object("object.gz", gzip.compress(line))
+
+    assert parsed.rows == []
+    assert [(reject.kind, reject.reasons[0].pointer) for reject in parsed.rejects] == [
+        ("bad_field", "/ts")
+    ]
