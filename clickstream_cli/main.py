@@ -10,6 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -31,7 +32,7 @@ from clickstream_cli.commands.privacy import privacy_app
 from clickstream_cli.commands.query import query
 from clickstream_cli.commands.rt import rt_app
 from clickstream_cli.commands.send import send
-from clickstream_cli.errors import as_command_error, one_line
+from clickstream_cli.errors import UsageError, as_command_error, one_line
 
 app = typer.Typer(
     name="clickstream",
@@ -83,7 +84,14 @@ def _prepare(
 
     _invocation.debug = debug
     get_settings.cache_clear()  # each invocation reads its environment, in-process ones too
-    prepare_home(get_settings())
+    try:
+        settings = get_settings()
+    except UnicodeDecodeError as error:  # the environment is text: .env is the one file read
+        raise UsageError(
+            f"{Path('.env').resolve()} is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "it holds CLICKSTREAM_* settings as NAME=value lines"
+        ) from error
+    prepare_home(settings)
 
 
 def run(args: Sequence[str] | None = None) -> int:

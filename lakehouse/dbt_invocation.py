@@ -99,25 +99,75 @@ def run_dbt(
     capture: bool = False,
     in_process: bool = False,
 ) -> None:
-    """Run dbt in the project with the settings' environment; raises :class:`DbtError`.
+    """Run dbt in the project with the settings' environment; raises :class:`DbtError`, and
+    :class:`NothingSelectedError` when a selection matched nothing (dbt itself succeeds).
 
+    dbt's output is shown as it comes, or with ``capture`` kept for the error. Its traceback of
+    an unexpected failure is never shown: the error carries it as a note (``--debug``).
     ``in_process`` saves the interpreter start and imports (seconds per call) for callers that
     run dbt many times in a row; it sets the process environment for the call's duration.
     """
     if in_process:
         _run_in_process(settings, args, window=window, full_refresh=full_refresh)
         return
-    result = subprocess.run(
-        dbt_command(args, full_refresh=full_refresh),
+    output = _DbtOutput(shown=not capture)
+    with subprocess.Popen(
+        [*dbt_command(args, full_refresh=full_refresh), "--log-format", "json"],
         cwd=DBT_PROJECT_DIR,
-        env=os.environ | dbt_environment(settings, window),
+        env=os.environ | dbt_environment(settings, window) | {"PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL if capture else None,
         text=True,
-        capture_output=capture,
-        check=False,
-    )
-    if result.returncode != 0:
-        detail = (result.stdout or "")[-4000:] if capture else ""
-        raise DbtError(f"dbt {' '.join(args)} failed (exit {result.returncode})\n{detail}")
+    ) as process:
+        for line in process.stdout or ():
+            output.read(line)
+    command = f"dbt {' '.join(args)}"
+    if process.returncode != 0:
+        raise output.failure(command, process.returncode)
+    if output.nothing_selected:
+        raise NothingSelectedError(f"{command}: the selection matches no node, nothing ran")
+
+
+class _DbtOutput:
+    """dbt's structured log (``--log-format json``) as dbt's text lines: shown or kept."""
+
+    def __init__(self, *, shown: bool) -> None:
+        self.shown = shown
+        self.kept: list[str] = []
+        self.error: str | None = None
+        """dbt's own message of why it stopped (not for failing models and tests)."""
+        self.stack_trace = ""
+        self.nothing_selected = False
+
+    def read(self, line: str) -> None:
+        try:
+            event = json.loads(line)
+            name, moment, text = (event["info"][key] for key in ("name", "ts", "msg"))
+        except (ValueError, KeyError, TypeError):
+            self._add(line.rstrip("\n"))
+            return
+        if name == "MainStackTrace":
+            self.stack_trace = event["data"]["stack_trace"]
+            return
+        if name == "MainEncounteredError":
+            self.error = " ".join(str(event["data"]["exc"]).split())
+        self.nothing_selected |= name == "NothingToDo"
+        self._add(f"{moment[11:19]}  {text}", shown=name != "MainEncounteredError")
+
+    def _add(self, text: str, *, shown: bool = True) -> None:
+        if self.shown and shown:
+            print(text, flush=True)
+        elif not self.shown:
+            self.kept.append(text)
+
+    def failure(self, command: str, returncode: int) -> DbtError:
+        message = f"{command} failed: {self.error}" if self.error else f"{command} failed"
+        if not self.shown:
+            message += f" (exit {returncode})\n" + "\n".join(self.kept)[-4000:]
+        error = DbtError(message, reason=self.error)
+        if self.stack_trace:
+            error.add_note(f"dbt's traceback:\n{self.stack_trace}")
+        return error
 
 
 @contextmanager
@@ -147,8 +197,14 @@ def _run_in_process(
             outcome = dbtRunner().invoke(command)
         finally:
             _forget_duckdb_environment()
+    invocation = f"dbt {' '.join(args)}"
     if not outcome.success:
-        raise DbtError(f"dbt {' '.join(args)} failed: {outcome.exception or outcome.result}")
+        reason = str(outcome.exception) if outcome.exception else None
+        raise DbtError(
+            f"{invocation} failed: {outcome.exception or outcome.result}", reason=reason
+        ) from outcome.exception
+    if getattr(outcome.result, "results", None) == []:
+        raise NothingSelectedError(f"{invocation}: the selection matches no node, nothing ran")
 
 
 def _forget_duckdb_environment() -> None:
@@ -163,4 +219,13 @@ def _forget_duckdb_environment() -> None:
 
 
 class DbtError(RuntimeError):
-    """A dbt invocation failed; the message carries the end of its output."""
+    """A dbt invocation failed; the message carries dbt's error, or the end of its output."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """dbt's own message of why it stopped; None when models or tests failed."""
+
+
+class NothingSelectedError(DbtError):
+    """The selection matched no model, test or other node: dbt ran nothing."""

@@ -50,18 +50,21 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    with socket.socket() as probe:
-        # as the server binds: a closed connection still in TIME_WAIT does not hold the port
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise CommandError(f"cannot serve on {host}:{port}: {error.strerror}") from error
-            raise CommandError(
-                f"port {port} is in use: choose another with --port or CLICKSTREAM_DASHBOARDS_PORT"
-            ) from error
+def ensure_port_free(host: str, port: int, variable: str = "CLICKSTREAM_DASHBOARDS_PORT") -> None:
+    """Fail in one line, before anything is started, when ``host:port`` cannot be bound;
+    ``variable`` is the setting that chooses the port."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            # as the server binds: a closed connection still in TIME_WAIT does not hold the port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise CommandError(f"cannot serve on {host}:{port}: {error.strerror}") from error
+        raise CommandError(
+            f"port {port} is in use: choose another with --port or {variable}"
+        ) from error
 
 
 def dashboards(

@@ -18,7 +18,9 @@ STOP_SECONDS = 30
 
 
 def dev(
-    port: Annotated[int, typer.Option(help="Port of the Dagster UI (bound to 127.0.0.1).")] = 3000,
+    port: Annotated[
+        int, typer.Option(help="Port of the Dagster UI (bound to 127.0.0.1).", min=1, max=65535)
+    ] = 3000,
     stack: Annotated[
         bool,
         typer.Option(help="Start the local stack (AWS endpoint, ingest, delivery) alongside."),

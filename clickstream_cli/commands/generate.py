@@ -134,6 +134,8 @@ def generate(
         )
     if rate is not None and http is None:
         raise UsageError("--rate paces --http only")
+    if api_key is not None:
+        _check_api_key(api_key)
     live = http is not None and rate is not None and start == NOW
     if live and days is not None:
         raise UsageError("a live stream (--start now --rate) lasts --events / --rate: drop --days")
@@ -213,13 +215,12 @@ def parse_start(text: str, now: datetime | None = None) -> datetime:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise typer.BadParameter(
-            f"{text!r} is not 'now', 'today' or an ISO date or date-time", param_hint="--start"
+            f"{text!r} is not 'now', 'today' or an ISO date or date-time (UTC) from 1970 on",
+            param_hint="--start",
         ) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 @contextmanager
@@ -330,6 +331,15 @@ def _check_ingest(url: str) -> None:
         check_reachable(url)
     except ValueError as error:
         raise UsageError(f"--http: {error}") from error
+
+
+def _check_api_key(api_key: str) -> None:
+    from streaming.generator.sinks.http import check_api_key
+
+    try:
+        check_api_key(api_key)
+    except ValueError as error:
+        raise UsageError(f"--api-key {error}") from error
 
 
 def _stream_live(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -68,15 +69,16 @@ def build(
 ) -> None:
     """Build silver and gold with dbt (and run its tests), for a window of event dates or all."""
     from lakehouse.build import build_lake
-    from lakehouse.dbt_invocation import DbtError
+    from lakehouse.dbt_invocation import DbtError, NothingSelectedError
     from lakehouse.window import Window
     from streaming.contracts.settings import get_settings
 
-    if (min_date is None) != (max_date is None):
+    first = None if min_date is None else parse_date(min_date, "--min-date")
+    last = None if max_date is None else parse_date(max_date, "--max-date")
+    if (first is None) != (last is None):
         raise UsageError("give both --min-date and --max-date, or neither")
     window = None
-    if min_date and max_date:
-        first, last = parse_date(min_date, "--min-date"), parse_date(max_date, "--max-date")
+    if first and last:
         if first > last:
             raise UsageError(f"--min-date {first} is after --max-date {last}")
         window = Window(first, last)
@@ -96,8 +98,13 @@ def build(
             select=select,
             run_tests=not skip_tests,
         )
+    except NothingSelectedError as error:
+        raise UsageError(
+            f"--select {select} matches no enabled model or test: nothing was built"
+        ) from error
     except DbtError as error:
-        raise CommandError(f"{first_line(str(error))}: dbt's output above says why") from error
+        why = "" if error.reason else ": dbt's output above says why"
+        raise CommandError(f"{first_line(str(error))}{why}") from error
     typer.echo(
         f"built in {result.seconds:.1f} s ({result.segment_changes:,} segment changes loaded)"
     )
@@ -128,15 +135,21 @@ def segments(
     typer.echo(f"landed {rows:,} segment change(s) as {key}", err=True)
 
 
+WHOLE_HOUR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}(:00){0,2}")
+
+
 def parse_hour(text: str) -> datetime:
-    """``2026-11-01T05`` (or a full ISO date-time within that hour) as that UTC hour."""
+    """``2026-11-01T05`` (or ``2026-11-01T05:00``) as that UTC hour."""
     try:
-        moment = datetime.fromisoformat(text if len(text) > 13 else text + ":00")
+        if not WHOLE_HOUR.fullmatch(text):
+            raise ValueError(text)
+        moment = datetime.fromisoformat(text[:13] + ":00")
     except ValueError:
         raise typer.BadParameter(
-            f"{text!r} is not an hour like 2026-11-01T05 (UTC)", param_hint="--hour"
+            f"{text!r} is not an hour like 2026-11-01T05 (YYYY-MM-DDTHH in UTC, no minutes)",
+            param_hint="--hour",
         ) from None
-    return moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+    return moment.replace(tzinfo=UTC)
 
 
 def parse_date(text: str, option: str) -> date:

@@ -1,4 +1,5 @@
-"""``clickstream query "SQL"``: a SQL console over the lake (local DuckDB over Iceberg)."""
+"""``clickstream query "SQL"``: a read-only SQL console over the lake (local DuckDB over
+Iceberg)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ class OutputFormat(enum.StrEnum):
 
 def query(
     sql: Annotated[
-        str | None, typer.Argument(help="SQL to run; tables are lake.*, mart.* and rt.*.")
+        str | None,
+        typer.Argument(
+            help="SQL to run, reads only (SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN); "
+            "tables are lake.*, mart.* and rt.*."
+        ),
     ] = None,
     output: Annotated[
         OutputFormat,
@@ -42,19 +47,23 @@ def query(
         bool, typer.Option("--tables", help="List the lake's tables and their rows instead.")
     ] = False,
 ) -> None:
-    """Run SQL against the lake's Iceberg tables (and the real-time rt.* marts); print it.
+    """Run read-only SQL against the lake's Iceberg tables (and the real-time rt.* marts);
+    print it. A statement that would write (INSERT, DELETE, DROP, COPY, ATTACH, SET, ...) is
+    refused before anything runs.
 
     Rows wider than the terminal are shown one block per row.
     """
     from rich.console import Console
 
     from clickstream_cli.tabular import print_rows
-    from lakehouse.query import QueryError
+    from lakehouse.query import QueryError, ReadOnlyError
     from lakehouse.query import query as run_query
     from streaming.contracts.settings import get_settings
 
     if (sql is None) == (not tables):
         raise UsageError("give either SQL to run or --tables")
+    if sql is not None and not sql.strip():
+        raise UsageError('the SQL is empty: give a query, e.g. "select 1", or --tables')
     settings = get_settings()
     if settings.env != "local":
         raise UsageError("the query console runs on the local lake; use Athena on aws")
@@ -63,6 +72,8 @@ def query(
         return
     try:
         result = run_query(settings, sql or "")
+    except ReadOnlyError as error:
+        raise UsageError(f"query refused: {error}") from error
     except QueryError as error:
         raise _failure(settings, error) from error
     rows = result.to_pylist()

@@ -61,7 +61,7 @@ def top(
         AnchorChoice,
         typer.Option(help="End the hour now, or at the newest event (for replayed traffic)."),
     ] = AnchorChoice.now,
-    pages: Annotated[int, typer.Option(help="Top pages shown.", min=1)] = 10,
+    pages: Annotated[int, typer.Option(help="Top pages shown.", min=1, max=1000)] = 10,
 ) -> None:
     """Live view: the last hour per minute and the top pages, redrawn every second."""
     import duckdb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
@@ -44,10 +45,21 @@ def send(
     from rich.table import Table
 
     from streaming.contracts.settings import get_settings
-    from streaming.generator.sinks.http import HttpReport, check_reachable, send_file
+    from streaming.generator.sinks.http import (
+        BATCH_PATH,
+        HttpReport,
+        check_api_key,
+        check_reachable,
+        send_file,
+    )
 
     if not file.is_file():
         raise typer.BadParameter(f"{file} is not a file", param_hint="FILE")
+    if api_key is not None:
+        try:
+            check_api_key(api_key)
+        except ValueError as error:
+            raise UsageError(f"--api-key {error}") from error
     target = url or get_settings().ingest_url
     try:
         check_reachable(target)
@@ -93,7 +105,13 @@ def send(
         table.add_row(f"HTTP {status}", f"{count:,} requests")
     Console().print(table)
     if report.http_errors:
+        base_url_hint = (
+            f" (--url is the ingest's base URL, e.g. {get_settings().ingest_url}: "
+            f"{BATCH_PATH} is added to it)"
+            if HTTPStatus.NOT_FOUND in report.status_counts
+            else ""
+        )
         raise CommandError(
             f"{report.failed_events:,} of {report.events_sent:,} events were not taken in, "
-            f"the last because of: {report.last_error}"
+            f"the last because of: {report.last_error}{base_url_hint}"
         )

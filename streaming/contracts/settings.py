@@ -7,16 +7,29 @@ e.g. ``CLICKSTREAM_INGEST__PORT=9000``) or from a ``.env`` file in the working d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from streaming.contracts.cron import valid_cron
 
 Environment = Literal["local", "aws"]
 BucketPurpose = Literal["bronze", "silver", "gold", "quarantine", "athena-results"]
@@ -25,20 +38,57 @@ BucketPurpose = Literal["bronze", "silver", "gold", "quarantine", "athena-result
 LOOPBACK = "127.0.0.1"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _json_list(example: str) -> BeforeValidator:
+    """A list given as one JSON text (an environment variable, a line of ``.env``); the
+    error shows ``example`` of the expected form."""
+
+    def decode(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, list):
+            raise ValueError(f"expected a JSON list, e.g. {example}")
+        return decoded
+
+    return BeforeValidator(decode)
+
+
+Cron = Annotated[str, AfterValidator(valid_cron)]
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL")
+    return text
+
 
 class IngestSettings(BaseModel):
     host: str = LOOPBACK
-    port: int = 8780
-    max_body_bytes: int = 1024 * 1024
-    max_event_bytes: int = 32 * 1024
-    max_batch_events: int = 500
-    quarantine_payload_bytes: int = 16 * 1024
-    allowed_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
-    api_keys: list[SecretStr] = Field(default_factory=list)
+    port: Port = 8780
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_event_bytes: int = Field(default=32 * 1024, ge=1)
+    max_batch_events: int = Field(default=500, ge=1)
+    quarantine_payload_bytes: int = Field(default=16 * 1024, ge=0)
+    """How much of a rejected event's payload its quarantine row keeps (0: none)."""
+    allowed_origins: Annotated[list[str], NoDecode, _json_list('["https://shop.example"]')] = Field(
+        default_factory=lambda: ["http://localhost:3000"]
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode, _json_list('["a-long-random-key"]')] = Field(
+        default_factory=list
+    )
     hmac_secret: SecretStr | None = None
     max_nesting_depth: int = Field(default=64, ge=1)
     """Arrays and objects nested deeper in one event are rejected before validation."""
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode, _json_list('["10.0.0.0/8"]')] = Field(
+        default_factory=list
+    )
     """Networks (CIDR) of the proxies in front of the ingest. A request from one of them is
     attributed to the right-most ``X-Forwarded-For`` hop outside them; empty: the socket peer."""
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
@@ -59,35 +109,31 @@ class IngestSettings(BaseModel):
     """Server processes of ``clickstream ingest serve``, sharing its port. Each has its own
     producer and buffer, its own ``max_connections`` and its own ``/metrics`` counters."""
 
-    @model_validator(mode="after")
-    def _trusted_proxies_are_networks(self) -> IngestSettings:
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_are_networks(cls, entries: list[str]) -> list[str]:
         import ipaddress
 
-        try:
-            self.trusted_proxies = [
-                str(ipaddress.ip_network(entry.strip(), strict=False))
-                for entry in self.trusted_proxies
-            ]
-        except ValueError as error:
-            raise ValueError(f"trusted_proxies: {error}") from None
-        return self
+        return [str(ipaddress.ip_network(entry.strip(), strict=False)) for entry in entries]
 
 
 class ProducerSettings(BaseModel):
-    max_records_per_call: int = 500
-    max_bytes_per_call: int = 5 * 1024 * 1024
-    max_record_bytes: int = 1024 * 1024
-    linger_ms: int = 20
-    buffer_records: int = 50_000
-    max_retries: int = 8
+    max_records_per_call: int = Field(default=500, ge=1)
+    max_bytes_per_call: int = Field(default=5 * 1024 * 1024, ge=1)
+    max_record_bytes: int = Field(default=1024 * 1024, ge=1)
+    linger_ms: int = Field(default=20, ge=0)
+    buffer_records: int = Field(default=50_000, ge=1)
+    max_retries: int = Field(default=8, ge=0)
 
 
 class DeliverySettings(BaseModel):
     """Firehose buffering hints: a buffer is flushed at whichever limit is reached first."""
 
-    buffer_seconds: int = 60
-    buffer_bytes: int = 5 * 1024 * 1024
-    delivery_stream_version: int = 1
+    buffer_seconds: int = Field(default=60, ge=1, le=900)
+    """Firehose takes 0 to 900 seconds; the local delivery at least 1."""
+    buffer_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=128 * 1024 * 1024)
+    """Firehose takes 1 to 128 MiB."""
+    delivery_stream_version: int = Field(default=1, ge=1)
 
 
 class LocalAwsSettings(BaseModel):
@@ -98,8 +144,8 @@ class LocalAwsSettings(BaseModel):
     """
 
     host: str = LOOPBACK
-    port: int = 4599
-    kinesis_port: int = 4598
+    port: Port = 4599
+    kinesis_port: Port = 4598
     region: str = "us-east-1"
     account_id: str = "123456789012"
     stream_shards: int = Field(default=2, ge=1)
@@ -117,13 +163,13 @@ class OrchestrationSettings(BaseModel):
     """Objects whose last-modified time is this close to the newest one seen are remembered by
     key, so a listing that shows an object late (same second, or eventual listing) never loses
     it and never re-requests it."""
-    lake_refresh_cron: str = Field(
+    lake_refresh_cron: Cron = Field(
         default="*/10 * * * *",
         validation_alias=AliasChoices("lake_refresh_cron", "gold_refresh_cron"),
     )
     """The ``lake_refresh_schedule``'s cron (``gold_refresh_cron``, its first name, is still
     read)."""
-    maintenance_cron: str = "30 3 * * *"
+    maintenance_cron: Cron = "30 3 * * *"
     snapshot_retention_hours: int = Field(default=24, ge=1)
     gold_freshness_hours: int = Field(default=2, ge=1)
 
@@ -226,8 +272,12 @@ class AlertSettings(BaseModel):
 
     enabled: bool = True
     """Whether ``clickstream dev`` and ``make demo`` start the local alert reader."""
-    rules: list[AlertRule] = Field(default_factory=_default_alert_rules)
-    webhook_url: str | None = None
+    rules: Annotated[
+        list[AlertRule],
+        NoDecode,
+        _json_list('[{"name": "big_order", "event_type": "purchase", "conditions": []}]'),
+    ] = Field(default_factory=_default_alert_rules)
+    webhook_url: Annotated[str, AfterValidator(_http_url)] | None = Field(default=None, repr=False)
     """An HTTP endpoint every alert is POSTed to as JSON (none: the alert log only)."""
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_attempts: int = Field(default=8, ge=1)
@@ -246,13 +296,14 @@ class AlertSettings(BaseModel):
     claim_ttl_days: int = Field(default=14, ge=1)
     """On AWS: how long a claim is kept (DynamoDB TTL); re-sends within it are recognised."""
 
-    @model_validator(mode="after")
-    def _rule_names_are_unique(self) -> AlertSettings:
-        names = [rule.name for rule in self.rules]
+    @field_validator("rules")
+    @classmethod
+    def _rule_names_are_unique(cls, rules: list[AlertRule]) -> list[AlertRule]:
+        names = [rule.name for rule in rules]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"alert rule names must be unique: {', '.join(repeated)}")
-        return self
+        return rules
 
 
 class RedshiftSettings(BaseModel):
@@ -312,10 +363,20 @@ class Settings(BaseSettings):
     redshift: RedshiftSettings = Field(default_factory=RedshiftSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
-    @model_validator(mode="after")
-    def _resolve_home(self) -> Settings:
-        self.home = self.home.expanduser().resolve()
-        return self
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_is_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty: give a directory, or unset it for ./.clickstream")
+        return value
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_directory(cls, home: Path) -> Path:
+        home = home.expanduser().resolve()
+        if home.exists() and not home.is_dir():
+            raise ValueError("is not a directory")
+        return home
 
     @model_validator(mode="after")
     def _names_are_valid_aws_names(self) -> Settings:

@@ -6,6 +6,13 @@ import math
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
+MAX_DAYS = 3660
+"""Ten years: the longest run of traffic."""
+EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
+"""Event times are epoch milliseconds written with four-digit years: from 1970 to 9999."""
+LATEST_END = datetime(9999, 1, 1, tzinfo=UTC)
+"""Late arrivals and their landing hours stay within year 9999."""
+
 SHARE_FIELDS = (
     "consent_off_share",
     "bot_share",
@@ -51,10 +58,27 @@ class TrafficConfig:
             problems.append(f"events must be an integer >= 0, got {self.events!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             problems.append(f"seed must be an integer, got {self.seed!r}")
-        if not isinstance(self.start, datetime) or self.start.utcoffset() is None:
+        start_is_aware = isinstance(self.start, datetime) and self.start.utcoffset() is not None
+        if not start_is_aware:
             problems.append(f"start must be a timezone-aware datetime, got {self.start!r}")
-        if not _is_real(self.days) or not math.isfinite(self.days) or self.days * 86_400_000 < 1:
-            problems.append(f"days must be > 0 (at least one millisecond), got {self.days!r}")
+        days_are_valid = (
+            _is_real(self.days)
+            and math.isfinite(self.days)
+            and self.days * 86_400_000 >= 1
+            and self.days <= MAX_DAYS
+        )
+        if not days_are_valid:
+            problems.append(
+                f"days must be > 0 (at least one millisecond) and at most {MAX_DAYS} "
+                f"(ten years), got {self.days!r}"
+            )
+        if start_is_aware and self.start < EARLIEST_START:
+            problems.append(f"start must be 1970-01-01 or later, got {self.start.isoformat()}")
+        elif start_is_aware and days_are_valid and self.start > LATEST_END - timedelta(self.days):
+            problems.append(
+                f"the traffic must end by 9999-01-01, got {self.days:g} day(s) from "
+                f"{self.start.isoformat()}"
+            )
         for name in SHARE_FIELDS:
             value = getattr(self, name)
             if not _is_real(value) or not 0 <= value < 1:

@@ -4,10 +4,14 @@ case has a home of its own and ports where nothing listens."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +23,24 @@ USAGE, RUNTIME = 2, 1
 DEAD_INGEST = "{dead_url}"
 
 
+SETTING = " (set it in the environment or in .env)"
+READ_ONLY = (
+    "the query console only reads (SELECT, FROM, DESCRIBE, SHOW, SUMMARIZE, PIVOT ... IN, EXPLAIN)"
+)
+
+
 @dataclass(frozen=True)
 class Case:
     args: list[str]
     code: int
     says: str
     env: dict[str, str] = field(default_factory=dict)
+    whole_line: bool = False
+    """``says`` is the whole line on stderr, not a part of it."""
+
+
+def exactly(args: list[str], code: int, line: str, env: dict[str, str] | None = None) -> Case:
+    return Case(args, code, line, env or {}, whole_line=True)
 
 
 CASES = {
@@ -164,6 +180,183 @@ CASES = {
         ["docs", "--port", "70000"], USAGE, "--port"
     ),
     "dev outside the project": Case(["dev", "--no-stack"], USAGE, "run from the project root"),
+    "settings error beside a secret": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_INGEST__TRUSTED_PROXIES: 'notacidr' does not appear to be an IPv4 or "
+        "IPv6 network" + SETTING,
+        {
+            "CLICKSTREAM_INGEST__HMAC_SECRET": "supersecret",
+            "CLICKSTREAM_INGEST__TRUSTED_PROXIES": '["notacidr"]',
+        },
+    ),
+    "api keys not JSON": exactly(
+        ["config"],
+        USAGE,
+        'error: CLICKSTREAM_INGEST__API_KEYS: expected a JSON list, e.g. ["a-long-random-key"]'
+        + SETTING,
+        {"CLICKSTREAM_INGEST__API_KEYS": "s3cr3t-key"},
+    ),
+    "alert rule without an event type": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_ALERTS__RULES: [0].event_type is missing" + SETTING,
+        {"CLICKSTREAM_ALERTS__RULES": '[{"name": "x"}]'},
+    ),
+    "alert rules not JSON": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_ALERTS__RULES: expected a JSON list, e.g. "
+        '[{"name": "big_order", "event_type": "purchase", "conditions": []}]' + SETTING,
+        {"CLICKSTREAM_ALERTS__RULES": "notjson"},
+    ),
+    "allowed origins not JSON": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_INGEST__ALLOWED_ORIGINS: expected a JSON list, e.g. "
+        '["https://shop.example"]' + SETTING,
+        {"CLICKSTREAM_INGEST__ALLOWED_ORIGINS": "notjson"},
+    ),
+    "trusted proxies not JSON": exactly(
+        ["config"],
+        USAGE,
+        'error: CLICKSTREAM_INGEST__TRUSTED_PROXIES: expected a JSON list, e.g. ["10.0.0.0/8"]'
+        + SETTING,
+        {"CLICKSTREAM_INGEST__TRUSTED_PROXIES": "10.0.0.0/8"},
+    ),
+    "ingest port out of range": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_INGEST__PORT: '99999': input should be less than or equal to 65535"
+        + SETTING,
+        {"CLICKSTREAM_INGEST__PORT": "99999"},
+    ),
+    "ingest port out of range on the command line": exactly(
+        ["ingest", "serve", "--port", "70000"],
+        USAGE,
+        "error: Invalid value for '--port': Input should be less than or equal to 65535 "
+        "(see `clickstream ingest serve --help`)",
+    ),
+    "negative body limit": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_INGEST__MAX_BODY_BYTES: '-1': input should be greater than or equal "
+        "to 1" + SETTING,
+        {"CLICKSTREAM_INGEST__MAX_BODY_BYTES": "-1"},
+    ),
+    "batches of no events": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_INGEST__MAX_BATCH_EVENTS: '0': input should be greater than or equal "
+        "to 1" + SETTING,
+        {"CLICKSTREAM_INGEST__MAX_BATCH_EVENTS": "0"},
+    ),
+    "refresh cron not a cron": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_ORCHESTRATION__LAKE_REFRESH_CRON: 'not a cron': expected a cron of "
+        "5 fields: minute hour day month weekday" + SETTING,
+        {"CLICKSTREAM_ORCHESTRATION__LAKE_REFRESH_CRON": "not a cron"},
+    ),
+    "webhook not a URL": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_ALERTS__WEBHOOK_URL: expected an http:// or https:// URL" + SETTING,
+        {"CLICKSTREAM_ALERTS__WEBHOOK_URL": "notaurl"},
+    ),
+    "home a file": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_HOME: 'events.jsonl': is not a directory" + SETTING,
+        {"CLICKSTREAM_HOME": "events.jsonl"},
+    ),
+    "home empty": exactly(
+        ["config"],
+        USAGE,
+        "error: CLICKSTREAM_HOME: must not be empty: give a directory, or unset it for "
+        "./.clickstream" + SETTING,
+        {"CLICKSTREAM_HOME": ""},
+    ),
+    "query of empty SQL": exactly(
+        ["query", ""], USAGE, 'error: the SQL is empty: give a query, e.g. "select 1", or --tables'
+    ),
+    "query of blank SQL": exactly(
+        ["query", "   "],
+        USAGE,
+        'error: the SQL is empty: give a query, e.g. "select 1", or --tables',
+    ),
+    "query that deletes": exactly(
+        ["query", "delete from lake.bronze_events"],
+        USAGE,
+        f"error: query refused: DELETE is not a read statement; {READ_ONLY}",
+    ),
+    "query that drops": exactly(
+        ["query", "drop table lake.bronze_events"],
+        USAGE,
+        f"error: query refused: DROP is not a read statement; {READ_ONLY}",
+    ),
+    "query that attaches the marts writable": exactly(
+        ["query", "detach rt; attach 'home/realtime/rt.duckdb' as rw; delete from rw._events"],
+        USAGE,
+        f"error: query refused: DETACH is not a read statement; {READ_ONLY}",
+    ),
+    "query that writes a file": exactly(
+        ["query", "select 1; copy (select 1) to 'out.csv'"],
+        USAGE,
+        f"error: query refused: COPY is not a read statement; {READ_ONLY}",
+    ),
+    "query that explains a write by running it": exactly(
+        ["query", "explain analyze delete from lake.bronze_events"],
+        USAGE,
+        f"error: query refused: DELETE is not a read statement; {READ_ONLY}",
+    ),
+    "generate over endless days": exactly(
+        ["generate", "--days", "1e308", "--out", "-"],
+        USAGE,
+        "error: Invalid value: invalid traffic config: days must be > 0 (at least one "
+        "millisecond) and at most 3660 (ten years), got 1e+308 (see `clickstream generate --help`)",
+    ),
+    "generate past the year 9999": exactly(
+        ["generate", "--start", "9999-12-31", "--out", "-"],
+        USAGE,
+        "error: Invalid value: invalid traffic config: the traffic must end by 9999-01-01, got 1 "
+        "day(s) from 9999-12-31T00:00:00+00:00 (see `clickstream generate --help`)",
+    ),
+    "generate before 1970": exactly(
+        ["generate", "--start", "0001-01-01", "--out", "-"],
+        USAGE,
+        "error: Invalid value: invalid traffic config: start must be 1970-01-01 or later, got "
+        "0001-01-01T00:00:00+00:00 (see `clickstream generate --help`)",
+    ),
+    "hour a day": exactly(
+        ["lake", "load", "--hour", "2026-11-30"],
+        USAGE,
+        "error: Invalid value for --hour: '2026-11-30' is not an hour like 2026-11-01T05 "
+        "(YYYY-MM-DDTHH in UTC, no minutes) (see `clickstream lake load --help`)",
+    ),
+    "hour with minutes": exactly(
+        ["lake", "load", "--hour", "2026-11-30T05:30"],
+        USAGE,
+        "error: Invalid value for --hour: '2026-11-30T05:30' is not an hour like 2026-11-01T05 "
+        "(YYYY-MM-DDTHH in UTC, no minutes) (see `clickstream lake load --help`)",
+    ),
+    "min date not a date": exactly(
+        ["lake", "build", "--min-date", "notadate"],
+        USAGE,
+        "error: Invalid value for --min-date: 'notadate' is not a date like 2026-11-01 "
+        "(see `clickstream lake build --help`)",
+    ),
+    "live view of too many pages": exactly(
+        ["rt", "top", "--once", "--pages", "99999999999999999999"],
+        USAGE,
+        "error: Invalid value for '--pages': Input should be less than or equal to 1000 "
+        "(see `clickstream rt top --help`)",
+    ),
+    "api key that cannot be a header": exactly(
+        ["send", "events.jsonl", "--api-key", "a\nb"],
+        USAGE,
+        "error: --api-key must be printable ASCII without spaces (the key is not shown)",
+    ),
 }
 
 
@@ -204,7 +397,10 @@ def test_a_wrong_invocation_says_what_is_wrong_in_one_line(case: Case, tmp_path:
     assert result.returncode == case.code, result.stderr
     assert len(lines) == 1 and lines[0].strip(), result.stderr
     assert "Traceback" not in result.stderr
-    assert case.says in lines[0]
+    if case.whole_line:
+        assert lines[0] == case.says
+    else:
+        assert case.says in lines[0]
 
 
 def test_there_are_enough_cases() -> None:
@@ -268,3 +464,111 @@ def test_a_segment_feed_lands_where_the_sensor_finds_it(tmp_path: Path) -> None:
     refused = clickstream(["lake", "segments", str(bad)], tmp_path, {})
     assert refused.returncode == USAGE
     assert "line 1: action must be one of enter, leave, got 'join'" in refused.stderr
+
+
+def test_a_binary_env_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"\xff\xfe\x00binary")
+    result = clickstream(["config"], tmp_path, {})
+    assert result.returncode == USAGE
+    assert result.stderr == (
+        f"error: {tmp_path.resolve() / '.env'} is not UTF-8 text (invalid start byte at byte 0); "
+        "it holds CLICKSTREAM_* settings as NAME=value lines\n"
+    )
+
+
+def test_the_ingest_refuses_a_port_in_use_before_it_says_it_serves(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = clickstream(["ingest", "serve"], tmp_path, {"CLICKSTREAM_INGEST__PORT": str(port)})
+    assert result.returncode == RUNTIME
+    assert result.stderr == (
+        f"error: port {port} is in use: choose another with --port or CLICKSTREAM_INGEST__PORT\n"
+    )
+
+
+class _NoSuchEndpoint(http.server.BaseHTTPRequestHandler):
+    """Answers every request as the ingest answers an unknown path."""
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        message = f"no such endpoint: {self.path}"
+        body = json.dumps({"error": {"code": "not_found", "message": message}}).encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def log_message(self, *_: object) -> None:
+        return None
+
+
+@pytest.fixture
+def no_such_endpoint() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoSuchEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sending_to_an_endpoint_says_the_url_is_the_base(
+    tmp_path: Path, no_such_endpoint: str
+) -> None:
+    (tmp_path / "events.jsonl").write_text('{"event_type": "page_view"}\n')
+    url = f"{no_such_endpoint}/v1/batch"
+    result = clickstream(
+        ["send", "events.jsonl", "--url", url, "--quiet"],
+        tmp_path,
+        {"CLICKSTREAM_INGEST__PORT": "8780"},
+    )
+    assert result.returncode == RUNTIME
+    assert result.stderr.splitlines()[-1] == (
+        "error: 1 of 1 events were not taken in, the last because of: HTTP 404: no such "
+        "endpoint: /v1/batch/v1/batch (--url is the ingest's base URL, e.g. "
+        "http://127.0.0.1:8780: /v1/batch is added to it)"
+    )
+
+
+def test_a_dbt_selection_that_fails_or_matches_nothing_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import LongType, NestedField
+
+    from lakehouse.catalog import open_catalog
+    from streaming.contracts.settings import Settings
+
+    settings = Settings(home=tmp_path / "home")
+    settings.warehouse_dir.mkdir(parents=True)
+    catalog = open_catalog(settings)
+    catalog.create_namespace_if_not_exists("lake")
+    catalog.create_table(("lake", "bronze_events"), Schema(NestedField(1, "n", LongType())))
+
+    crashed = clickstream(["lake", "build", "--select", "/abs/path"], tmp_path, {})
+    assert crashed.returncode == RUNTIME, crashed.stderr
+    assert "Running with dbt=" in crashed.stdout
+    assert "Traceback" not in crashed.stdout + crashed.stderr
+    assert crashed.stderr.splitlines()[-1] == (
+        "error: dbt build --select /abs/path failed: Non-relative patterns are unsupported"
+    )
+    debugged = clickstream(["--debug", "lake", "build", "--select", "/abs/path"], tmp_path, {})
+    assert "dbt's traceback:" in debugged.stderr
+    assert "NotImplementedError: Non-relative patterns are unsupported" in debugged.stderr
+
+    nothing = clickstream(["lake", "build", "--select", "nonexistent+"], tmp_path, {})
+    assert nothing.returncode == USAGE, nothing.stderr
+    assert "built in" not in nothing.stdout
+    assert nothing.stderr.splitlines()[-1] == (
+        "error: --select nonexistent+ matches no enabled model or test: nothing was built"
+    )

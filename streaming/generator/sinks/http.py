@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -33,6 +34,8 @@ SESSION_FLUSH_MS = 30 * 60 * 1000
 """An SDK that buffers a whole session (up to the 30-minute session timeout) per request."""
 """A browser SDK sends what it queued at most this long after the first event."""
 COUNT_FIELDS = ("accepted", "rejected", "discarded")
+API_KEY = re.compile(r"[\x21-\x7e]+")
+"""What an ``X-Api-Key`` header can carry: visible ASCII."""
 
 
 class Batch(NamedTuple):
@@ -104,6 +107,12 @@ def _client_key(event: GeneratedEvent, sequence: int) -> tuple[str, ...]:
     user = payload.get("user")
     user_hash = user.get("user_id_hash") if isinstance(user, dict) else None
     return (event.source, event.client_ip, str(session_id or user_hash or ""))
+
+
+def check_api_key(api_key: str) -> None:
+    """``ValueError`` (which never shows the key) unless it can be sent as a header value."""
+    if not API_KEY.fullmatch(api_key):
+        raise ValueError("must be printable ASCII without spaces (the key is not shown)")
 
 
 def request_headers(batch: Batch, api_key: str | None) -> dict[str, str]:
@@ -285,7 +294,8 @@ def _record_answer(report: HttpReport, response: httpx.Response, events: int) ->
     if status >= 400:
         report.http_errors += 1
         report.failed_events += events
-        report.last_error = f"HTTP {status}"
+        explained = _error_message(response)
+        report.last_error = f"HTTP {status}" + (f": {explained}" if explained else "")
     counts = _answer_counts(response)
     if counts is not None:
         report.accepted += counts["accepted"]
@@ -293,6 +303,17 @@ def _record_answer(report: HttpReport, response: httpx.Response, events: int) ->
         report.discarded += counts["discarded"]
     elif status < 400:
         report.unacknowledged += events
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The message of the ingest's ``{"error": {"code": ..., "message": ...}}`` answer."""
+    try:
+        answer: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return ""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return " ".join(message.split())[:200] if isinstance(message, str) else ""
 
 
 def _answer_counts(response: httpx.Response) -> dict[str, int] | None:

@@ -61,7 +61,8 @@ def write_jsonl(
     written = 0
     context = pool_context()
     descriptor = _descriptor(out)
-    if workers > 1 and descriptor is not None and context.get_start_method() == "fork":
+    in_turn = workers > 1 and len(plan_slices(config)) > 1  # one slice runs in this process
+    if in_turn and descriptor is not None and context.get_start_method() == "fork":
         out.flush()
         outputs = _appended_in_turn(config, workers, context, descriptor)
         for appended in outputs:

@@ -161,3 +161,115 @@ def test_duckdb_is_sized_to_the_machine_unless_set(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CLICKSTREAM_DUCKDB__THREADS", "3")
     chosen = Settings().duckdb
     assert (chosen.memory_limit, chosen.thread_count) == ("2048MiB", 3)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "location"),
+    [
+        ("CLICKSTREAM_INGEST__PORT", "99999", ("ingest", "port")),
+        ("CLICKSTREAM_INGEST__PORT", "0", ("ingest", "port")),
+        ("CLICKSTREAM_LOCAL_AWS__PORT", "65536", ("local_aws", "port")),
+        ("CLICKSTREAM_LOCAL_AWS__KINESIS_PORT", "-1", ("local_aws", "kinesis_port")),
+        ("CLICKSTREAM_INGEST__MAX_BODY_BYTES", "-1", ("ingest", "max_body_bytes")),
+        ("CLICKSTREAM_INGEST__MAX_EVENT_BYTES", "0", ("ingest", "max_event_bytes")),
+        ("CLICKSTREAM_INGEST__MAX_BATCH_EVENTS", "0", ("ingest", "max_batch_events")),
+        (
+            "CLICKSTREAM_INGEST__QUARANTINE_PAYLOAD_BYTES",
+            "-1",
+            ("ingest", "quarantine_payload_bytes"),
+        ),
+        ("CLICKSTREAM_PRODUCER__MAX_RECORDS_PER_CALL", "0", ("producer", "max_records_per_call")),
+        ("CLICKSTREAM_PRODUCER__MAX_BYTES_PER_CALL", "0", ("producer", "max_bytes_per_call")),
+        ("CLICKSTREAM_PRODUCER__MAX_RECORD_BYTES", "0", ("producer", "max_record_bytes")),
+        ("CLICKSTREAM_PRODUCER__LINGER_MS", "-1", ("producer", "linger_ms")),
+        ("CLICKSTREAM_PRODUCER__BUFFER_RECORDS", "0", ("producer", "buffer_records")),
+        ("CLICKSTREAM_PRODUCER__MAX_RETRIES", "-1", ("producer", "max_retries")),
+        ("CLICKSTREAM_DELIVERY__BUFFER_SECONDS", "0", ("delivery", "buffer_seconds")),
+        ("CLICKSTREAM_DELIVERY__BUFFER_SECONDS", "901", ("delivery", "buffer_seconds")),
+        ("CLICKSTREAM_DELIVERY__BUFFER_BYTES", "0", ("delivery", "buffer_bytes")),
+        (
+            "CLICKSTREAM_DELIVERY__DELIVERY_STREAM_VERSION",
+            "0",
+            ("delivery", "delivery_stream_version"),
+        ),
+        (
+            "CLICKSTREAM_ORCHESTRATION__MAINTENANCE_CRON",
+            "61 * * * *",
+            ("orchestration", "maintenance_cron"),
+        ),
+        ("CLICKSTREAM_ALERTS__WEBHOOK_URL", "notaurl", ("alerts", "webhook_url")),
+        ("CLICKSTREAM_ALERTS__WEBHOOK_URL", "ftp://host/hook", ("alerts", "webhook_url")),
+        ("CLICKSTREAM_HOME", "", ("home",)),
+    ],
+)
+def test_a_setting_outside_its_bounds_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, location: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert [error["loc"] for error in refused.value.errors()] == [location]
+
+
+def test_zero_is_taken_where_it_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLICKSTREAM_INGEST__QUARANTINE_PAYLOAD_BYTES", "0")
+    monkeypatch.setenv("CLICKSTREAM_PRODUCER__LINGER_MS", "0")
+    monkeypatch.setenv("CLICKSTREAM_PRODUCER__MAX_RETRIES", "0")
+    settings = Settings()
+    assert settings.ingest.quarantine_payload_bytes == 0
+    assert (settings.producer.linger_ms, settings.producer.max_retries) == (0, 0)
+
+
+def test_a_home_that_is_a_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "home").write_text("not a directory")
+    monkeypatch.setenv("CLICKSTREAM_HOME", str(tmp_path / "home"))
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    [error] = refused.value.errors()
+    assert (error["loc"], error["msg"]) == (("home",), "Value error, is not a directory")
+
+
+def test_lists_are_given_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLICKSTREAM_INGEST__TRUSTED_PROXIES", '["10.1.2.3/8"]')
+    monkeypatch.setenv("CLICKSTREAM_INGEST__ALLOWED_ORIGINS", '["https://shop.example"]')
+    monkeypatch.setenv("CLICKSTREAM_INGEST__API_KEYS", '["k1"]')
+    ingest = Settings().ingest
+    assert ingest.trusted_proxies == ["10.0.0.0/8"]
+    assert ingest.allowed_origins == ["https://shop.example"]
+    assert [key.get_secret_value() for key in ingest.api_keys] == ["k1"]
+    monkeypatch.setenv("CLICKSTREAM_INGEST__TRUSTED_PROXIES", "10.0.0.0/8")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    [error] = refused.value.errors()
+    assert error["loc"] == ("ingest", "trusted_proxies")
+    assert error["msg"] == 'Value error, expected a JSON list, e.g. ["10.0.0.0/8"]'
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        *(
+            "*/10 * * * *",
+            "30 3 * * *",
+            "@daily",
+            "@HOURLY",
+            "0 9 * JAN-MAR MON-FRI",
+            "5-1 * * * *",
+        ),
+        *("0 0 L * *", "0 0 * * 5#3", "0 0 * * L5", "0 0 ? * *", "0 0 * * 7", "0,30 */2 1,15 * *"),
+        *("not a cron", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *"),
+        *("* * * 13 *", "* * * * 8", "*/0 * * * *", "0 0 31 2 *", "@reboot", "0 0 1W * *"),
+        *("H * * * *", "0 0 * * 5L", "0 0 ?/2 * *", "0 0 * * 5#6"),
+    ],
+)
+def test_a_cron_is_taken_exactly_when_dagster_takes_it(
+    monkeypatch: pytest.MonkeyPatch, cron: str
+) -> None:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    monkeypatch.setenv("CLICKSTREAM_ORCHESTRATION__LAKE_REFRESH_CRON", cron)
+    try:
+        taken = Settings().orchestration.lake_refresh_cron == cron
+    except ValidationError:
+        taken = False
+    assert taken is is_valid_cron_string(cron)

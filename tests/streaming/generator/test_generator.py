@@ -204,6 +204,12 @@ def test_config_is_validated_with_clear_errors() -> None:
         TrafficConfig(events=-1, seed=1, start=START)
     with pytest.raises(ValueError, match="days must be > 0"):
         TrafficConfig(events=10, seed=1, start=START, days=0)
+    with pytest.raises(ValueError, match=r"at most 3660 \(ten years\), got 1e\+308"):
+        TrafficConfig(events=10, seed=1, start=START, days=1e308)
+    with pytest.raises(ValueError, match="start must be 1970-01-01 or later"):
+        TrafficConfig(events=10, seed=1, start=datetime(1, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match="the traffic must end by 9999-01-01"):
+        TrafficConfig(events=10, seed=1, start=datetime(9999, 12, 31, tzinfo=UTC))
     with pytest.raises(ValueError, match="timezone-aware"):
         TrafficConfig(events=10, seed=1, start=datetime(2026, 11, 1))
     with pytest.raises(ValueError, match="must stay below 1"):
@@ -230,6 +236,16 @@ def test_exactly_the_requested_number_of_events(events: int) -> None:
     lines = buffer.getvalue().splitlines()
     assert len(lines) == events == summary.events
     assert all(line.startswith(b"{") for line in lines)
+
+
+def test_a_run_of_one_slice_is_written_by_this_process_whatever_the_workers(
+    tmp_path: Path,
+) -> None:
+    config = TrafficConfig(events=1, seed=3, start=START, days=0.001)
+    with (tmp_path / "one.jsonl").open("wb") as out:
+        summary = write_jsonl(config, out, workers=2)
+    assert summary.events == 1
+    assert (tmp_path / "one.jsonl").read_bytes().count(b"\n") == 1
 
 
 def test_the_cli_output_is_byte_identical_across_runs_and_worker_counts(tmp_path: Path) -> None:
