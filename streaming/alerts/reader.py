@@ -38,7 +38,7 @@ from streaming.alerts.sinks import (
     now_ms,
 )
 from streaming.contracts.atomic_write import write_atomically
-from streaming.contracts.settings import Settings
+from streaming.contracts.settings import Settings, url_origin
 from streaming.delivery.records import BRONZE, route
 from streaming.follower import FollowerError, ShardBatch, StreamFollower, stop_on_signals
 
@@ -108,7 +108,7 @@ class AlertReader:
         alert_log = JsonLines(alert_log_path(self.settings))
         dead_letters = JsonLines(dead_letter_path(self.settings))
         url = self.settings.alerts.webhook_url
-        webhook = Webhook(self.settings, url, self._stop) if url else None
+        webhook = Webhook(self.settings, url.get_secret_value(), self._stop) if url else None
         try:
             with stop_on_signals(self.stop, "finishing the alert in hand", enabled=handle_signals):
                 follower.start()
@@ -118,7 +118,7 @@ class AlertReader:
                     READY_LINE,
                     follower.shards,
                     len(self.rules.rules),
-                    url or "none",
+                    url_origin(url) if url else "none",
                 )
                 next_status = time.monotonic() + STATUS_SECONDS
                 while not follower.finished():
@@ -220,7 +220,7 @@ class AlertReader:
             "pid": os.getpid(),
             "stream": self.settings.stream_name,
             "rules": [rule.name for rule in self.rules.rules],
-            "webhook": self.settings.alerts.webhook_url,
+            "webhook": url_origin(url) if (url := self.settings.alerts.webhook_url) else None,
             "started_at": self._started_at.isoformat(timespec="milliseconds"),
             "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             **self.report.as_dict(),

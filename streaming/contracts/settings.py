@@ -62,11 +62,17 @@ def _json_list(example: str) -> BeforeValidator:
 Cron = Annotated[str, AfterValidator(valid_cron)]
 
 
-def _http_url(text: str) -> str:
-    parts = urlsplit(text)
+def _http_url(url: SecretStr) -> SecretStr:
+    parts = urlsplit(url.get_secret_value())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL")
-    return text
+    return url
+
+
+def url_origin(url: SecretStr) -> str:
+    """What may be shown of a secret URL: its scheme and host (the path may hold a token)."""
+    parts = urlsplit(url.get_secret_value())
+    return f"{parts.scheme}://{parts.hostname}/…"
 
 
 class IngestSettings(BaseModel):
@@ -277,8 +283,9 @@ class AlertSettings(BaseModel):
         NoDecode,
         _json_list('[{"name": "big_order", "event_type": "purchase", "conditions": []}]'),
     ] = Field(default_factory=_default_alert_rules)
-    webhook_url: Annotated[str, AfterValidator(_http_url)] | None = Field(default=None, repr=False)
-    """An HTTP endpoint every alert is POSTed to as JSON (none: the alert log only)."""
+    webhook_url: Annotated[SecretStr, AfterValidator(_http_url)] | None = None
+    """An HTTP endpoint every alert is POSTed to as JSON (none: the alert log only). A secret:
+    such URLs often carry their token; only :func:`url_origin` of it is ever shown."""
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_attempts: int = Field(default=8, ge=1)
     """Attempts per alert before it goes to the dead-letter file."""

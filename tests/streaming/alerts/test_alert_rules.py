@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from streaming.alerts.rules import RuleSet
-from streaming.contracts.settings import AlertCondition, AlertRule, Settings
+from streaming.contracts.settings import AlertCondition, AlertRule, Settings, url_origin
 
 
 def _rule(name: str, event_type: str, *conditions: tuple[str, str, Any]) -> AlertRule:
@@ -121,7 +121,10 @@ def test_rules_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("CLICKSTREAM_ALERTS__WEBHOOK_URL", "http://127.0.0.1:9/hook")
     alerts = Settings().alerts
     assert [rule.name for rule in alerts.rules] == ["big_order"]
-    assert alerts.webhook_url == "http://127.0.0.1:9/hook"
+    assert alerts.webhook_url is not None
+    assert alerts.webhook_url.get_secret_value() == "http://127.0.0.1:9/hook"
+    assert url_origin(alerts.webhook_url) == "http://127.0.0.1/…"
+    assert "/hook" not in Settings().model_dump_json()
     fields = RuleSet(alerts.rules).alerts(_purchase(250))[0].fields
     assert fields == {"purchase.revenue_cents": 250}
 
