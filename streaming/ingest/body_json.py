@@ -17,10 +17,13 @@ from typing import Any
 
 import orjson
 
-from streaming.ingest.core import UnstorableEvent
+from streaming.ingest.core import UnstorableEvent, nested_deeper_than
 
 UNPAIRED_SURROGATE = "a string holds an unpaired UTF-16 surrogate, which is not text"
 NUMBER_OUT_OF_RANGE = "a number is beyond the range of a 64-bit float"
+CHECKED_DEPTH = 512
+"""Deeper events are left to the core's nesting limit: serializing them again could exceed
+the interpreter's recursion limit or ``orjson``'s depth limit (1,024)."""
 
 
 class MalformedBodyError(ValueError):
@@ -42,8 +45,12 @@ def parse_body(body: bytes) -> tuple[Any, bool]:
         ) from None
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_int=_integer), True
-    except (ValueError, RecursionError):
+    except ValueError:
         raise MalformedBodyError(f"the body is not JSON: {refusal}") from None
+    except RecursionError:
+        raise MalformedBodyError(
+            f"the body nests too deeply to be read without its fast parser ({refusal})"
+        ) from None
 
 
 def storable_events(events: list[Any]) -> list[Any]:
@@ -52,12 +59,14 @@ def storable_events(events: list[Any]) -> list[Any]:
 
 
 def _storable(event: Any) -> Any:
+    if nested_deeper_than(event, CHECKED_DEPTH):
+        return event  # the core rejects it as nested too deep before anything walks it
     try:
         text = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         return orjson.loads(text.encode())
     except UnicodeEncodeError:
         return UnstorableEvent(event, UNPAIRED_SURROGATE)
-    except (ValueError, RecursionError):  # orjson's decode error is a ValueError too
+    except ValueError:  # orjson's decode error is a ValueError too
         return UnstorableEvent(event, NUMBER_OUT_OF_RANGE)
 
 

@@ -270,6 +270,15 @@ def test_an_event_the_stream_cannot_hold_is_rejected_alone(
     assert single.json()["results"][0]["reason"] == "unstorable_value"
 
 
+def test_a_deep_event_beside_an_unstorable_one_is_rejected_as_too_deep(http: TestClient) -> None:
+    deep = b"[" * 600 + b"]" * 600
+    body = b'{"events":[' + orjson.dumps(MINIMAL_EVENT) + b',"\\ud800",' + deep + b"]}"
+    response = http.post("/v1/batch", content=body, headers=JSON)
+    assert response.status_code == 200, response.text
+    reasons = [result.get("reason") for result in response.json()["results"]]
+    assert reasons == [None, "unstorable_value", "nesting_too_deep"]
+
+
 def test_a_body_that_is_not_utf8_is_answered_so(http: TestClient) -> None:
     response = http.post("/v1/batch", content=b'{"events":["\xff"]}', headers=JSON)
     assert response.status_code == 400
