@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import importlib.util
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +11,7 @@ from typing import Annotated
 import typer
 
 from clickstream_cli.errors import CommandError
+from clickstream_cli.ports import ensure_port_free
 
 LOOPBACK = "127.0.0.1"
 
@@ -50,23 +49,6 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
-def ensure_port_free(host: str, port: int, variable: str = "CLICKSTREAM_DASHBOARDS_PORT") -> None:
-    """Fail in one line, before anything is started, when ``host:port`` cannot be bound;
-    ``variable`` is the setting that chooses the port."""
-    try:
-        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        with socket.socket(family, kind) as probe:
-            # as the server binds: a closed connection still in TIME_WAIT does not hold the port
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address)
-    except OSError as error:
-        if error.errno != errno.EADDRINUSE:
-            raise CommandError(f"cannot serve on {host}:{port}: {error.strerror}") from error
-        raise CommandError(
-            f"port {port} is in use: choose another with --port or {variable}"
-        ) from error
-
-
 def dashboards(
     port: Annotated[
         int | None,
@@ -87,7 +69,7 @@ def dashboards(
     settings = get_settings()
     port = port or settings.dashboards_port
     command = streamlit_command(host, port)
-    ensure_port_free(host, port)
+    ensure_port_free(host, port, "CLICKSTREAM_DASHBOARDS_PORT")
     shown = LOOPBACK if host in ("0.0.0.0", "::") else host
     typer.echo(f"serving the dashboards on http://{shown}:{port} (Ctrl-C to stop)", err=True)
     sys.stdout.flush()

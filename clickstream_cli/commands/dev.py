@@ -84,10 +84,11 @@ def _with_stack(settings: Settings, dagster: list[str], port: int, dashboards: b
 
 
 def _start_dashboards(settings: Settings) -> subprocess.Popen[bytes]:
-    from clickstream_cli.commands.dashboards import LOOPBACK, ensure_port_free, streamlit_command
+    from clickstream_cli.commands.dashboards import LOOPBACK, streamlit_command
+    from clickstream_cli.ports import ensure_port_free
 
     command = streamlit_command(LOOPBACK, settings.dashboards_port)
-    ensure_port_free(LOOPBACK, settings.dashboards_port)
+    ensure_port_free(LOOPBACK, settings.dashboards_port, "CLICKSTREAM_DASHBOARDS_PORT")
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with (settings.log_dir / "dashboards.log").open("ab") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

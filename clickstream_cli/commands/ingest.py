@@ -17,7 +17,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve POST /v1/events and /v1/batch, /healthz and /metrics; events go to the stream."""
-    from clickstream_cli.commands.dashboards import ensure_port_free
+    from clickstream_cli.ports import ensure_port_free
     from streaming.contracts.settings import get_settings
     from streaming.ingest.runtime import ResourcesUnavailableError, check_resources
     from streaming.ingest.server import serve as run_server
